@@ -1,0 +1,51 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module';
+import { AppLogger } from './common/app-logger';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { ViewLocalsInterceptor } from './common/view-locals.interceptor';
+import { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { DemoModule } from './demo/demo.module';
+import { HealthModule } from './health/health.module';
+import { QueueModule } from './queue/queue.module';
+import { TenantsModule } from './tenants/tenants.module';
+
+const QUIET_PATHS = /^\/(assets\/|healthz$|readyz$|metrics$)/;
+
+@Module({})
+export class AppModule {
+  /** The whole app for one validated configuration; tests build it with their own. */
+  static forRoot(config: AppConfig, extraModules: DynamicModule['imports'] = []): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+            autoLogging: { ignore: (req) => QUIET_PATHS.test(req.url ?? '') },
+            quietReqLogger: true,
+          },
+        }),
+        EventEmitterModule.forRoot({ wildcard: false }),
+        DatabaseModule,
+        QueueModule,
+        TenantsModule,
+        AuthModule,
+        HealthModule,
+        DemoModule,
+        ...extraModules,
+      ],
+      providers: [
+        AppLogger,
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_INTERCEPTOR, useClass: ViewLocalsInterceptor },
+      ],
+    };
+  }
+}

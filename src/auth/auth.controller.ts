@@ -1,0 +1,118 @@
+import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError } from '../common/app-error';
+import { flash } from '../common/flash';
+import { IdPipe } from '../common/id.pipe';
+import type { AuthedRequest } from '../common/principal';
+import { AuthService } from './auth.service';
+import { Public } from './decorators';
+import { LoginThrottleGuard } from './login-throttle.guard';
+
+/** Only same-site paths: an open redirect after login would be a phishing gift. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/(?!\/)[\w\-./?=&%]*$/.test(next) && next.length < 500
+    ? next
+    : '/admin';
+}
+
+function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((e) => (e ? reject(e) : resolve())));
+}
+
+function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+}
+
+@Controller()
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Get('/')
+  root(@Res() res: Response) {
+    res.redirect('/admin');
+  }
+
+  @Public()
+  @Get('/login')
+  loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: unknown) {
+    if ((req.session as { userId?: number }).userId) {
+      res.redirect(safeNext(next));
+      return;
+    }
+    res.render('auth/login', { title: 'Sign in', next: safeNext(next), bare: true });
+  }
+
+  @Public()
+  @UseGuards(LoginThrottleGuard)
+  @Post('/login')
+  async login(@Req() req: Request, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const email = typeof body.email === 'string' ? body.email : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    const next = safeNext(body.next);
+    const user = email && password ? await this.auth.verifyPassword(email, password) : null;
+    if (!user) {
+      res.status(401).render('auth/login', {
+        title: 'Sign in',
+        bare: true,
+        next,
+        email,
+        error: 'Wrong e-mail or password.',
+      });
+      return;
+    }
+    // A fresh session id on login, so an id planted before sign-in is worthless afterwards.
+    await regenerate(req);
+    (req.session as { userId?: number }).userId = user.id;
+    await saveSession(req);
+    res.redirect(303, next);
+  }
+
+  @Post('/logout')
+  async logout(@Req() req: Request, @Res() res: Response) {
+    await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
+    res.clearCookie('ops.sid');
+    res.redirect(303, '/login');
+  }
+
+  @Get('/admin')
+  admin(@Req() req: AuthedRequest, @Res() res: Response) {
+    const first = [...req.principal.memberships].sort((a, b) => a.name.localeCompare(b.name))[0];
+    if (!first) {
+      res.status(200).render('auth/no-tenants', { title: 'No tenants' });
+      return;
+    }
+    res.redirect(`/admin/t/${first.slug}/operations`);
+  }
+
+  @Get('/admin/t/:tenant')
+  tenantHome(@Req() req: AuthedRequest, @Res() res: Response) {
+    res.redirect(`/admin/t/${req.tenant!.slug}/operations`);
+  }
+
+  @Get('/admin/profile')
+  async profile(@Req() req: AuthedRequest, @Res() res: Response) {
+    const tokens = await this.auth.listTokens(req.principal.id);
+    const created = (req.session as { newToken?: string }).newToken;
+    delete (req.session as { newToken?: string }).newToken;
+    res.render('auth/profile', { title: 'Profile and API tokens', tokens, created });
+  }
+
+  @Post('/admin/profile/tokens')
+  async createToken(@Req() req: AuthedRequest, @Res() res: Response, @Body('name') name: unknown) {
+    const label = typeof name === 'string' ? name.trim() : '';
+    if (!label || label.length > 80)
+      throw AppError.badRequest('Give the token a name of 1 to 80 characters.');
+    const { token } = await this.auth.createToken(req.principal.id, label);
+    // Shown once on the next page and then forgotten: only its hash is kept.
+    (req.session as { newToken?: string }).newToken = token;
+    res.redirect(303, '/admin/profile');
+  }
+
+  @Post('/admin/profile/tokens/:id/revoke')
+  async revokeToken(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    if (!(await this.auth.revokeToken(req.principal.id, id))) throw AppError.notFound('Token');
+    flash(req, 'success', 'Token revoked.');
+    res.redirect(303, '/admin/profile');
+  }
+}

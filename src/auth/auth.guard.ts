@@ -1,0 +1,66 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError } from '../common/app-error';
+import type { AuthedRequest } from '../common/principal';
+import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
+import { AuthService } from './auth.service';
+import { ABILITY_KEY, PUBLIC_KEY } from './decorators';
+
+/**
+ * Every route is private unless marked @Public. In one place: who is asking (API token or session),
+ * which tenant the URL names (404 when the user has no membership there — never 403, so another tenant's
+ * existence does not leak), and whether the role allows the route's action.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly auth: AuthService,
+    private readonly abilities: AbilityFactory,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+
+    const userId = await this.identify(req);
+    const principal = userId ? await this.auth.principalFor(userId) : null;
+    if (!principal) throw new AppError('unauthenticated', 'Please sign in to continue.');
+    req.principal = principal;
+    req.ability = this.abilities.forPrincipal(principal);
+
+    const slug = req.params?.tenant;
+    if (slug !== undefined) {
+      const m = principal.memberships.find((t) => t.slug === slug);
+      if (!m) throw AppError.notFound('Tenant');
+      req.tenant = { id: m.tenantId, slug: m.slug, name: m.name, role: m.role };
+    }
+
+    const rule = this.reflector.getAllAndOverride<{ action: Action; subject: SubjectName } | undefined>(
+      ABILITY_KEY,
+      targets,
+    );
+    if (rule) {
+      const allowed = req.tenant
+        ? req.ability.can(rule.action, inTenant(rule.subject, req.tenant.id))
+        : req.ability.can(rule.action, rule.subject);
+      if (!allowed) throw AppError.forbidden();
+    }
+    return true;
+  }
+
+  private async identify(req: AuthedRequest): Promise<number | null> {
+    const header = req.headers.authorization;
+    if (header) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      const userId = match ? await this.auth.userIdForToken(match[1]) : null;
+      if (!userId) throw new AppError('unauthenticated', 'The API token is missing, malformed or revoked.');
+      req.authVia = 'token';
+      return userId;
+    }
+    const sessionUser = (req.session as { userId?: number } | undefined)?.userId;
+    if (sessionUser) req.authVia = 'session';
+    return sessionUser ?? null;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Domain errors carry a code, never an HTTP status: the same services run inside Bull jobs. The
+ * exception filter maps codes to statuses and pages.
+ */
+export type ErrorCode =
+  | 'bad_request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'csrf_invalid'
+  | 'not_found'
+  | 'conflict'
+  | 'throttled'
+  | 'queue_unavailable'
+  | 'database_unavailable';
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  static badRequest(message: string): AppError {
+    return new AppError('bad_request', message);
+  }
+
+  static notFound(what = 'Page'): AppError {
+    return new AppError('not_found', `${what} not found.`);
+  }
+
+  static forbidden(message = 'Your role does not allow this action.'): AppError {
+    return new AppError('forbidden', message);
+  }
+}
+
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  bad_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  csrf_invalid: 403,
+  not_found: 404,
+  conflict: 409,
+  throttled: 429,
+  queue_unavailable: 503,
+  database_unavailable: 503,
+};
+
+export const ERROR_TITLES: Record<number, string> = {
+  400: 'That request could not be understood',
+  401: 'Please sign in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflict',
+  429: 'Too many requests',
+  500: 'Something went wrong',
+  503: 'Service unavailable',
+};

@@ -1,0 +1,26 @@
+import type { Request } from 'express';
+
+export interface FlashMessage {
+  type: 'success' | 'info' | 'warning' | 'error';
+  message: string;
+  link?: { href: string; label: string };
+}
+
+/** Queues a message for the next page this session renders (post/redirect/get). */
+export function flash(
+  req: Request,
+  type: FlashMessage['type'],
+  message: string,
+  link?: FlashMessage['link'],
+): void {
+  const s = req.session as unknown as { flash?: FlashMessage[] };
+  s.flash = [...(s.flash ?? []), { type, message, link }];
+}
+
+export function takeFlash(req: Request): FlashMessage[] {
+  const s = req.session as unknown as { flash?: FlashMessage[] } | undefined;
+  if (!s?.flash?.length) return [];
+  const messages = s.flash;
+  delete s.flash;
+  return messages;
+}

@@ -1,0 +1,20 @@
+import type { Request } from 'express';
+import type { AppAbility, Principal } from '../auth/ability.factory';
+import type { Role } from '../tenants/membership.entity';
+
+export interface TenantContext {
+  id: number;
+  slug: string;
+  name: string;
+  role: Role;
+}
+
+/** What the auth guard attaches to a request. */
+export interface AuthedRequest extends Request {
+  principal: Principal;
+  ability: AppAbility;
+  /** Present on routes that carry a :tenant parameter. */
+  tenant?: TenantContext;
+  /** How the request authenticated: API tokens skip CSRF, sessions do not. */
+  authVia?: 'session' | 'token';
+}

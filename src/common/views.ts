@@ -1,0 +1,35 @@
+import hbs from 'hbs';
+import { join } from 'node:path';
+import { VIEWS_DIR } from './paths';
+import { formatNumber, humanDuration, isoTime, percent, relativeTime, utcTime } from './view-helpers';
+
+let registered: Promise<void> | undefined;
+
+/**
+ * Helpers and partials are process-global in hbs, so they are registered once. registerPartials reads
+ * the folder asynchronously: callers await this before the first render.
+ */
+export function registerViews(): Promise<void> {
+  registered ??= (async () => {
+    hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b || String(a) === String(b));
+    hbs.registerHelper('ne', (a: unknown, b: unknown) => String(a) !== String(b));
+    hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
+    hbs.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
+    hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+    hbs.registerHelper('not', (a: unknown) => !a);
+    hbs.registerHelper('relTime', (d: unknown) => relativeTime(d));
+    hbs.registerHelper('utcTime', (d: unknown) => utcTime(d));
+    hbs.registerHelper('isoTime', (d: unknown) => isoTime(d));
+    hbs.registerHelper('duration', (ms: unknown) => humanDuration(ms));
+    hbs.registerHelper('num', (n: unknown) => formatNumber(n));
+    hbs.registerHelper('pct', (a: unknown, b: unknown) => percent(a, b));
+    hbs.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
+    hbs.registerHelper('year', () => new Date().getUTCFullYear());
+    // Escaped output stays the default; this only joins a list for display.
+    hbs.registerHelper('join', (list: unknown, sep: unknown) =>
+      Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : '',
+    );
+    await new Promise<void>((resolve) => hbs.registerPartials(join(VIEWS_DIR, 'partials'), () => resolve()));
+  })();
+  return registered;
+}

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { TenantsModule } from '../tenants/tenants.module';
+import { DemoSeedService } from './demo-seed.service';
+
+@Module({
+  imports: [AuthModule, TenantsModule],
+  providers: [DemoSeedService],
+})
+export class DemoModule {}

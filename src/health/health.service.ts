@@ -1,0 +1,75 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+
+export interface Check {
+  status: 'up' | 'down';
+  latency_ms?: number;
+  error?: string;
+}
+
+const TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} did not answer within ${TIMEOUT_MS} ms`)),
+        TIMEOUT_MS,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+@Injectable()
+export class HealthService implements OnApplicationShutdown {
+  /** A dedicated connection: probing through a queue's client would wait in its offline queue. */
+  private readonly redis: Redis;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.redis = new Redis(config.redisUrl!, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: TIMEOUT_MS,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+    this.redis.on('error', () => undefined);
+  }
+
+  async check(): Promise<{ database: Check; redis: Check }> {
+    const [database, redis] = await Promise.all([
+      this.probe('database', () => this.dataSource.query('SELECT 1')),
+      this.probe('redis', async () => {
+        if (this.redis.status === 'wait') await this.redis.connect();
+        return this.redis.ping();
+      }),
+    ]);
+    return { database, redis };
+  }
+
+  private async probe(what: string, fn: () => Promise<unknown>): Promise<Check> {
+    const started = Date.now();
+    try {
+      await withTimeout(fn(), what);
+      return { status: 'up', latency_ms: Date.now() - started };
+    } catch (e) {
+      // Only the first line, and no connection strings: probes are public.
+      const msg = String((e as Error).message ?? e)
+        .split('\n')[0]
+        .replace(/\/\/[^@\s]*@/g, '//[redacted]@');
+      return { status: 'down', error: msg.slice(0, 200) };
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,82 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { configureApp } from './bootstrap';
+import { AppLogger } from './common/app-logger';
+import { ConfigError, loadConfig } from './config/app-config';
+import { DEMO_USERS } from './demo/demo-seed.service';
+import { resolveRedis } from './queue/embedded-redis';
+
+const SHUTDOWN_LIMIT_MS = 9000;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  // `npm start` is the production path: Express's production behaviour unless told otherwise.
+  process.env.NODE_ENV ??= 'production';
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+
+  const redis = await resolveRedis(config.redisUrl).catch((e: Error) =>
+    fail(`Cannot start Redis: ${e.message}`),
+  );
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ ...config, redisUrl: redis.url }),
+    { bufferLogs: true, bodyParser: false, abortOnError: false },
+  ).catch(async (e: Error) => {
+    await redis.stop();
+    fail(`Cannot start: ${e.message.split('\n')[0]}`);
+  });
+  app.useLogger(app.get(AppLogger));
+  await configureApp(app, config);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    // Bull waits for running jobs on close; past the limit they stall and another worker takes them over.
+    const timer = setTimeout(() => {
+      process.stderr.write(`Shutdown took longer than ${SHUTDOWN_LIMIT_MS} ms; exiting\n`);
+      void redis.stop().finally(() => process.exit(1));
+    }, SHUTDOWN_LIMIT_MS);
+    timer.unref();
+    try {
+      await app.close();
+    } finally {
+      await redis.stop();
+      process.stdout.write(`Stopped on ${signal}\n`);
+      process.exit(0);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const url = `http://localhost:${typeof address === 'object' && address ? address.port : config.port}`;
+  const lines = [
+    `Tenant Operations Hub (${config.role}) listening on ${url}`,
+    `  database: ${config.database.type === 'sqlite' ? `SQLite ${config.database.file}` : 'MySQL'}`,
+    `  redis:    ${redis.embedded ? `embedded redis-server at ${redis.url}` : 'external (REDIS_URL)'}`,
+  ];
+  if (config.demoSeed && config.runsWeb) {
+    lines.push(`  demo logins (password "${config.demoPassword}"):`);
+    for (const u of DEMO_USERS)
+      lines.push(
+        `    ${u.email.padEnd(22)} ${Object.entries(u.roles)
+          .map(([t, r]) => `${r}@${t}`)
+          .join(', ')}${u.isOps ? ', ops' : ''}`,
+      );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+void main();

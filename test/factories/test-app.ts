@@ -1,0 +1,170 @@
+import { DynamicModule } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Test } from '@nestjs/testing';
+import Redis from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+import { DataSource } from 'typeorm';
+import { AppModule } from '../../src/app.module';
+import { configureApp } from '../../src/bootstrap';
+import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { resolveRedis } from '../../src/queue/embedded-redis';
+
+export const DEMO_PASSWORD = 'test-password-1';
+
+/** Where a test app keeps its data: a database and a Redis key prefix of its own, removed afterwards. */
+export interface TestBackends {
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * With DATABASE_URL/REDIS_URL set (CI), each test file gets its own MySQL database and Redis key prefix
+ * on those shared servers; without them, a temp SQLite file and an embedded redis-server.
+ */
+export async function createBackends(): Promise<TestBackends> {
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const cleanups: Array<() => Promise<void>> = [];
+
+  let databaseUrl: string;
+  const mysqlUrl = process.env.DATABASE_URL;
+  if (mysqlUrl?.startsWith('mysql://')) {
+    const name = `t_${id}`;
+    const admin = await createConnection(mysqlUrl);
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+    await admin.end();
+    const url = new URL(mysqlUrl);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    cleanups.push(async () => {
+      const c = await createConnection(mysqlUrl);
+      await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await c.end();
+    });
+  } else {
+    const file = join(tmpdir(), `ops-test-${id}.sqlite`);
+    databaseUrl = `sqlite:${file}`;
+    cleanups.push(async () => {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    });
+  }
+
+  const redisPrefix = `t${id}`;
+  let redisUrl: string;
+  if (process.env.REDIS_URL) {
+    redisUrl = process.env.REDIS_URL;
+    cleanups.push(async () => {
+      const r = new Redis(redisUrl);
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
+        if (keys.length) await r.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      await r.quit();
+    });
+  } else {
+    const embedded = await resolveRedis(undefined);
+    redisUrl = embedded.url;
+    cleanups.push(() => embedded.stop());
+  }
+
+  return {
+    databaseUrl,
+    redisUrl,
+    redisPrefix,
+    cleanup: async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    },
+  };
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  backends: TestBackends;
+  server: ReturnType<NestExpressApplication['getHttpServer']>;
+  dataSource: DataSource;
+  get<T>(token: unknown): T;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  imports?: DynamicModule['imports'];
+  /** Reuse another app's database and Redis (e.g. a web and a worker process). */
+  backends?: TestBackends;
+}
+
+/** The real app in-process, on the real database and Redis, with the demo tenants and users seeded. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const backends = options.backends ?? (await createBackends());
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'error',
+    BCRYPT_ROUNDS: '4',
+    DEMO_SEED: 'true',
+    DEMO_PASSWORD,
+    JOB_BACKOFF_MS: '50',
+    RECONCILE_INTERVAL_SECONDS: '0',
+    ...options.env,
+    DATABASE_URL: backends.databaseUrl,
+    REDIS_URL: backends.redisUrl,
+    REDIS_PREFIX: backends.redisPrefix,
+  });
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config, options.imports ?? [])],
+  }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({
+    bodyParser: false,
+    logger: ['error'],
+  });
+  await configureApp(app, config);
+  await app.init();
+  const ownsBackends = !options.backends;
+  return {
+    app,
+    config,
+    backends,
+    server: app.getHttpServer(),
+    dataSource: app.get(DataSource),
+    get: <T>(token: unknown) => app.get(token as never) as T,
+    close: async () => {
+      await app.close();
+      if (ownsBackends) await backends.cleanup();
+    },
+  };
+}
+
+export function csrfFrom(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('no CSRF token on the page');
+  return m[1];
+}
+
+export interface Session {
+  agent: TestAgent;
+  /** A CSRF token for this session, read from a page as a browser would. */
+  csrf(): Promise<string>;
+}
+
+export async function login(t: TestApp, email: string, password = DEMO_PASSWORD): Promise<Session> {
+  const agent = request.agent(t.server);
+  const page = await agent.get('/login').expect(200);
+  const res = await agent
+    .post('/login')
+    .type('form')
+    .send({ email, password, _csrf: csrfFrom(page.text) });
+  if (res.status !== 303) throw new Error(`login as ${email} failed: ${res.status}`);
+  return {
+    agent,
+    csrf: async () => csrfFrom((await agent.get('/admin/profile').expect(200)).text),
+  };
+}
