@@ -1,6 +1,8 @@
 /** Unit specs sit beside the code; e2e specs run the real app against the real database and Redis. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.check.json' }];
 module.exports = {
+  testTimeout: 60000,
+  maxWorkers: 2,
   projects: [
     {
       displayName: 'unit',
@@ -15,7 +17,6 @@ module.exports = {
       rootDir: '.',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
-      testTimeout: 60000,
     },
   ],
 };

@@ -11,7 +11,9 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
+import { MonitoringModule } from './monitoring/monitoring.module';
 import { QueueModule } from './queue/queue.module';
+import { RunsModule } from './runs/runs.module';
 import { TenantsModule } from './tenants/tenants.module';
 
 const QUIET_PATHS = /^\/(assets\/|healthz$|readyz$|metrics$)/;
@@ -37,6 +39,8 @@ export class AppModule {
         QueueModule,
         TenantsModule,
         AuthModule,
+        RunsModule,
+        MonitoringModule,
         HealthModule,
         DemoModule,
         ...extraModules,

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Repository } from 'typeorm';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionRow } from './auth/session.entity';
+import { MonitoringModule } from './monitoring/monitoring.module';
 import { AppConfig } from './config/app-config';
 import { PUBLIC_DIR, VIEWS_DIR } from './common/paths';
 import { registerViews } from './common/views';
@@ -61,6 +63,15 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     }),
   );
 
+  // Swagger UI styles itself inline; its page carries no tenant data, so it alone gets that allowance.
+  app.use('/api/docs', (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    );
+    next();
+  });
+
   const staticOpts = { maxAge: config.env === 'production' ? '7d' : 0, index: false, fallthrough: false };
   app.use('/assets/pico', express.static(join(assetDir('@picocss/pico/package.json'), 'css'), staticOpts));
   app.use('/assets/htmx', express.static(join(assetDir('htmx.org/package.json'), 'dist'), staticOpts));
@@ -93,6 +104,23 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (/^\/(healthz|readyz|metrics)$/.test(req.path) || req.headers.authorization) return next();
     return sessionMiddleware(req, res, next);
+  });
+
+  const openApi = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tenant Operations Hub API')
+      .setDescription(
+        'Operation runs as JSON. Authenticate with a personal API token (Profile → API tokens) as `Authorization: Bearer <token>`, or with the browser session.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+    { include: [MonitoringModule] },
+  );
+  SwaggerModule.setup('api/docs', app, openApi, {
+    jsonDocumentUrl: 'api/docs-json',
+    customSiteTitle: 'Runs API',
   });
 
   app.setBaseViewsDir(VIEWS_DIR);

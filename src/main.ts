@@ -59,7 +59,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen(config.port, config.host);
+  await app.listen(config.port, config.host).catch(async (e: Error) => {
+    await redis.stop();
+    fail(`Cannot start: ${e.message.split('\n')[0]}`);
+  });
   const address = app.getHttpServer().address();
   const url = `http://localhost:${typeof address === 'object' && address ? address.port : config.port}`;
   const lines = [

@@ -119,25 +119,35 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     REDIS_URL: backends.redisUrl,
     REDIS_PREFIX: backends.redisPrefix,
   });
-  const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config, options.imports ?? [])],
-  }).compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({
-    bodyParser: false,
-    logger: ['error'],
-  });
-  await configureApp(app, config);
-  await app.init();
   const ownsBackends = !options.backends;
+  let app: NestExpressApplication | undefined;
+  try {
+    const moduleRef = await Test.createTestingModule({
+      imports: [AppModule.forRoot(config, options.imports ?? [])],
+    }).compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error'] });
+    await configureApp(app, config);
+    await app.init();
+  } catch (e) {
+    // A boot that fails (e.g. on purpose, in a test) must not leave queues or servers running. Nest's
+    // close() first awaits the failed init promise and would rethrow before closing anything.
+    if (app) {
+      (app as unknown as { initializationPromise?: Promise<void> }).initializationPromise = undefined;
+      await app.close().catch(() => undefined);
+    }
+    if (ownsBackends) await backends.cleanup();
+    throw e;
+  }
+  const started = app;
   return {
-    app,
+    app: started,
     config,
     backends,
-    server: app.getHttpServer(),
-    dataSource: app.get(DataSource),
-    get: <T>(token: unknown) => app.get(token as never) as T,
+    server: started.getHttpServer(),
+    dataSource: started.get(DataSource),
+    get: <T>(token: unknown) => started.get(token as never) as T,
     close: async () => {
-      await app.close();
+      await started.close();
       if (ownsBackends) await backends.cleanup();
     },
   };

@@ -1,4 +1,5 @@
 import { Foundation1764100000000 } from './1764100000000-foundation';
+import { Runs1764200000000 } from './1764200000000-runs';
 
 /** Applied in this order at boot; timestamps only ever grow. */
-export const MIGRATIONS = [Foundation1764100000000];
+export const MIGRATIONS = [Foundation1764100000000, Runs1764200000000];

@@ -1,0 +1,38 @@
+/** One policy as a provider reports it; `payload` is the raw provider document, volatile fields included. */
+export interface SourcePolicy {
+  externalId: string;
+  policyType: string;
+  displayName: string;
+  platform: string;
+  payload: Record<string, unknown>;
+}
+
+/** The provider failures a run can name; they are a subset of the run failure catalogue's reason codes. */
+export type ProviderFault = 'provider_throttled' | 'permission_denied' | 'not_found' | 'provider_unavailable';
+
+/**
+ * Thrown by a `PolicySource` so that the run records a catalogued reason instead of `unexpected_error`.
+ * `message` still goes through the failure sanitizer: providers echo request URLs and tokens back.
+ */
+export class ProviderError extends Error {
+  constructor(
+    readonly reasonCode: ProviderFault,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface PolicySourceTenant {
+  id: number;
+  slug: string;
+}
+
+export interface PolicySource {
+  readonly name: string;
+  listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]>;
+  /** `null` when the policy no longer exists upstream. */
+  getPolicy(tenant: PolicySourceTenant, policyType: string, externalId: string): Promise<SourcePolicy | null>;
+}

@@ -1,0 +1,200 @@
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { Can } from '../auth/decorators';
+import { AppError } from '../common/app-error';
+import { IdPipe } from '../common/id.pipe';
+import type { AuthedRequest, TenantContext } from '../common/principal';
+import { BUCKET_LABELS, BUCKETS, splitRunType } from '../runs/run-status';
+import { RunTypeRegistry } from '../runs/run-types.registry';
+import { RunRow, RunsQueryService } from '../runs/runs-query.service';
+import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters } from './run-filters';
+import { failureView, runSummary } from './run-view';
+import { bucketTotals, renderRunsChart } from './runs-chart';
+
+const PAGE_SIZE = 25;
+const CHART_DAYS = 14;
+
+function toInputValue(d: Date | undefined): string {
+  return d ? d.toISOString().slice(0, 16) : '';
+}
+
+/** Monitoring → Operations: every run of the tenant in one list, and a page per run. */
+@Controller('admin/t/:tenant/operations')
+export class OperationsController {
+  constructor(
+    private readonly query: RunsQueryService,
+    private readonly registry: RunTypeRegistry,
+  ) {}
+
+  @Get()
+  @Can('read', 'Run')
+  async list(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
+    const tenant = req.tenant!;
+    const { filters, page } = await this.page(tenant, q);
+    const days = await this.query.perDay(tenant.id, CHART_DAYS);
+    const totals = bucketTotals(days);
+    res.render('runs/list', {
+      title: 'Operations',
+      nav: 'operations',
+      ...this.listModel(tenant, filters, page),
+      chart: renderRunsChart(days),
+      chartTotal: totals.reduce((s, t) => s + t.count, 0),
+      totals,
+      types: this.registry
+        .all()
+        .map((t) => ({ type: t.type, label: t.label, selected: t.type === filters.type })),
+      buckets: BUCKETS.map((b) => ({ value: b, label: BUCKET_LABELS[b], selected: b === filters.bucket })),
+      presets: [
+        {
+          label: 'All time',
+          href: `?${new URLSearchParams(this.keep(filters)).toString()}`,
+          current: !filters.preset && !filters.from && !filters.to,
+        },
+        ...Object.keys(PRESETS).map((p) => ({
+          label: `Last ${p}`,
+          href: `?${new URLSearchParams({ ...this.keep(filters), preset: p }).toString()}`,
+          current: filters.preset === p,
+        })),
+      ],
+      fromValue: filters.preset ? '' : toInputValue(filters.from),
+      toValue: toInputValue(filters.to),
+      filtered: Boolean(filters.type || filters.bucket || filters.from || filters.to),
+    });
+  }
+
+  /** The table alone, for the list's live refresh while runs on the first page are active. */
+  @Get('rows')
+  @Can('read', 'Run')
+  async rows(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
+    const tenant = req.tenant!;
+    const { filters, page } = await this.page(tenant, q);
+    res.render('runs/_rows', { layout: false, ...this.listModel(tenant, filters, page) });
+  }
+
+  @Get(':id')
+  @Can('read', 'Run')
+  async detail(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    const tenant = req.tenant!;
+    const row = await this.load(tenant, id);
+    const def = this.registry.get(`${row.resource}.${row.action}`);
+    const linkCtx = {
+      id: row.id,
+      tenantSlug: tenant.slug,
+      payload: row.payload ?? {},
+      status: row.status,
+      itemIds: row.item_ids ?? null,
+    };
+    const [related, context, children] = await Promise.all([
+      def?.related ? def.related(linkCtx) : [],
+      def?.describe ? def.describe(linkCtx) : [],
+      this.query.children(tenant.id, row.id),
+    ]);
+    const run = runSummary(row, tenant.slug, this.registry.labelOf(`${row.resource}.${row.action}`));
+    res.render('runs/detail', {
+      title: `${run.label} #${run.id}`,
+      nav: 'operations',
+      run,
+      ...failureView(row),
+      related,
+      context: context.length ? context : this.defaultContext(row.payload ?? {}),
+      payloadJson: JSON.stringify(row.payload ?? {}, null, 2),
+      itemCount: row.item_ids?.length ?? 0,
+      children: children.map((c) =>
+        runSummary(c, tenant.slug, this.registry.labelOf(`${c.resource}.${c.action}`)),
+      ),
+      liveUrl: `/admin/t/${tenant.slug}/operations/${row.id}/live`,
+      // Without JavaScript an active run's page still follows along, just less often.
+      refreshSeconds: run.active ? 5 : undefined,
+    });
+  }
+
+  /** The live part of the detail page; once the run is terminal the fragment stops asking for more. */
+  @Get(':id/live')
+  @Can('read', 'Run')
+  async live(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    const tenant = req.tenant!;
+    const row = await this.load(tenant, id);
+    res.render('runs/_live', {
+      layout: false,
+      run: runSummary(row, tenant.slug, this.registry.labelOf(`${row.resource}.${row.action}`)),
+      ...failureView(row),
+      liveUrl: `/admin/t/${tenant.slug}/operations/${row.id}/live`,
+    });
+  }
+
+  private async load(tenant: TenantContext, id: number): Promise<RunRow> {
+    const row = await this.query.getRow(tenant.id, id);
+    if (!row) throw AppError.notFound('Run');
+    return row;
+  }
+
+  private async page(tenant: TenantContext, q: Record<string, unknown>) {
+    const known = new Set(this.registry.all().map((t) => t.type));
+    const filters = parseRunFilters(q, known, { defaultLimit: PAGE_SIZE, maxLimit: 100 });
+    const listFilter = {
+      tenantId: tenant.id,
+      type: filters.type ? splitRunType(filters.type) : undefined,
+      bucket: filters.bucket,
+      from: filters.from,
+      to: filters.to,
+      cursor: filters.cursor,
+      direction: filters.direction,
+      limit: filters.limit,
+    };
+    let page = await this.query.list(listFilter);
+    if (filters.direction === 'newer' && !page.hasMore) {
+      // Back at the top: show a full first page rather than the few rows newer than the cursor.
+      filters.cursor = undefined;
+      filters.direction = 'older';
+      page = await this.query.list({ ...listFilter, cursor: undefined, direction: 'older' });
+    }
+    return { filters, page };
+  }
+
+  private listModel(
+    tenant: TenantContext,
+    filters: RunFilters,
+    page: Awaited<ReturnType<RunsQueryService['list']>>,
+  ) {
+    const runs = page.rows.map((r) =>
+      runSummary(r, tenant.slug, this.registry.labelOf(`${r.resource}.${r.action}`)),
+    );
+    const first = page.rows[0];
+    const last = page.rows[page.rows.length - 1];
+    const hasOlder = filters.direction === 'older' ? page.hasMore : true;
+    const hasNewer = filters.direction === 'newer' ? page.hasMore : Boolean(filters.cursor);
+    const isFirstPage = !filters.cursor;
+    const base = `/admin/t/${tenant.slug}/operations`;
+    return {
+      runs,
+      olderHref:
+        hasOlder && last
+          ? base + filterQuery(filters, { cursor: encodeCursor({ createdAt: last.created_at, id: last.id }) })
+          : null,
+      newerHref:
+        hasNewer && first
+          ? base +
+            filterQuery(filters, { newer: encodeCursor({ createdAt: first.created_at, id: first.id }) })
+          : null,
+      firstHref: base + filterQuery(filters),
+      isFirstPage,
+      // Only the first page follows new and active runs live; deeper pages stay put.
+      liveRowsUrl: isFirstPage && runs.some((r) => r.active) ? `${base}/rows${filterQuery(filters)}` : null,
+      clearHref: base,
+    };
+  }
+
+  private keep(f: RunFilters): Record<string, string> {
+    const o: Record<string, string> = {};
+    if (f.type) o.type = f.type;
+    if (f.bucket) o.status = f.bucket;
+    return o;
+  }
+
+  private defaultContext(payload: Record<string, unknown>) {
+    return Object.entries(payload).map(([label, value]) => ({
+      label,
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+    }));
+  }
+}

@@ -1,0 +1,156 @@
+import { AppError } from '../common/app-error';
+import { BUCKETS, StatusBucket } from '../runs/run-status';
+import type { Cursor } from '../runs/runs-query.service';
+
+export const PRESETS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+export type Preset = keyof typeof PRESETS;
+
+export interface RunFilters {
+  type?: string;
+  bucket?: StatusBucket;
+  preset?: Preset;
+  from?: Date;
+  /** Exclusive. */
+  to?: Date;
+  cursor?: Cursor;
+  direction: 'older' | 'newer';
+  limit: number;
+}
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
+
+function single(query: Record<string, unknown>, key: string): string | undefined {
+  const v = query[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw AppError.badRequest(`"${key}" must be given once, as plain text.`);
+  const t = v.trim();
+  return t === '' ? undefined : t;
+}
+
+/**
+ * A date ("2026-11-26", the whole day in UTC) or a date-time ("2026-11-26T14:30", UTC unless it
+ * carries an offset). `end` makes a date-only value mean the end of that day.
+ */
+export function parseInstant(value: string, key: string, end: boolean): Date {
+  const help = `"${key}" must be a date like 2026-11-26 or a date and time like 2026-11-26T14:30 (UTC)`;
+  if (value.length > 40) throw AppError.badRequest(`${help}.`);
+  let d: Date;
+  const dateOnly = DATE_ONLY.exec(value);
+  if (dateOnly) {
+    const [, y, m, day] = dateOnly.map(Number);
+    d = new Date(Date.UTC(y, m - 1, day + (end ? 1 : 0)));
+    if (new Date(Date.UTC(y, m - 1, day)).getUTCDate() !== day)
+      throw AppError.badRequest(`${help}; "${value}" is not a calendar date.`);
+  } else {
+    const dt = DATE_TIME.exec(value);
+    if (!dt) throw AppError.badRequest(`${help}; got "${value}".`);
+    const zone = dt[8] ?? 'Z';
+    d = new Date(
+      `${dt[1]}-${dt[2]}-${dt[3]}T${dt[4]}:${dt[5]}:${dt[6] ?? '00'}.${(dt[7] ?? '0').padEnd(3, '0')}${zone === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
+    );
+    if (Number(dt[2]) > 12 || Number(dt[3]) > 31 || Number(dt[4]) > 23 || Number(dt[5]) > 59) {
+      throw AppError.badRequest(`${help}; "${value}" is not a valid time.`);
+    }
+  }
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999) {
+    throw AppError.badRequest(`${help}; "${value}" is out of range.`);
+  }
+  return d;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.createdAt.getTime()}.${c.id}`).toString('base64url');
+}
+
+export function decodeCursor(raw: string): Cursor {
+  const bad = AppError.badRequest(
+    'The page cursor is not valid (it may be from an older link); start again from the first page.',
+  );
+  if (raw.length > 64 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad;
+  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
+  if (!m) throw bad;
+  return { createdAt: new Date(Number(m[1])), id: Number(m[2]) };
+}
+
+/**
+ * Turns the Operations list's query string (page and API alike) into filters, or a 400 that says what
+ * is wrong: unknown type or status, malformed dates, from after to, a broken cursor.
+ */
+export function parseRunFilters(
+  query: Record<string, unknown>,
+  knownTypes: ReadonlySet<string>,
+  opts: { defaultLimit: number; maxLimit: number; now?: Date },
+): RunFilters {
+  const now = opts.now ?? new Date();
+  const f: RunFilters = { direction: 'older', limit: opts.defaultLimit };
+
+  const type = single(query, 'type');
+  if (type) {
+    if (!knownTypes.has(type)) {
+      const known = [...knownTypes].sort().join(', ') || 'none yet';
+      throw AppError.badRequest(`Unknown run type "${type.slice(0, 60)}". Known types: ${known}.`);
+    }
+    f.type = type;
+  }
+
+  const status = single(query, 'status');
+  if (status) {
+    if (!(BUCKETS as readonly string[]).includes(status)) {
+      throw AppError.badRequest(
+        `Unknown status "${status.slice(0, 60)}". Use one of: ${BUCKETS.join(', ')}.`,
+      );
+    }
+    f.bucket = status as StatusBucket;
+  }
+
+  const preset = single(query, 'preset');
+  const from = single(query, 'from');
+  const to = single(query, 'to');
+  if (preset) {
+    if (!(preset in PRESETS))
+      throw AppError.badRequest(`Unknown time preset "${preset.slice(0, 20)}". Use 24h, 7d or 30d.`);
+    if (from || to) throw AppError.badRequest('Choose either a time preset or a from/to range, not both.');
+    f.preset = preset as Preset;
+    f.from = new Date(now.getTime() - PRESETS[f.preset]);
+  }
+  if (from) f.from = parseInstant(from, 'from', false);
+  if (to) f.to = parseInstant(to, 'to', true);
+  if (f.from && f.to && f.from.getTime() >= f.to.getTime()) {
+    throw AppError.badRequest('"from" must be before "to".');
+  }
+
+  const cursor = single(query, 'cursor');
+  const newer = single(query, 'newer');
+  if (cursor && newer) throw AppError.badRequest('Give either "cursor" or "newer", not both.');
+  if (cursor) f.cursor = decodeCursor(cursor);
+  if (newer) {
+    f.cursor = decodeCursor(newer);
+    f.direction = 'newer';
+  }
+
+  const limit = single(query, 'limit');
+  if (limit) {
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > opts.maxLimit) {
+      throw AppError.badRequest(`"limit" must be a whole number from 1 to ${opts.maxLimit}.`);
+    }
+    f.limit = Number(limit);
+  }
+  return f;
+}
+
+/** The filters as query parameters, for links that keep them (pager, presets, live refresh). */
+export function filterQuery(f: RunFilters, extra: Record<string, string | undefined> = {}): string {
+  const p = new URLSearchParams();
+  if (f.type) p.set('type', f.type);
+  if (f.bucket) p.set('status', f.bucket);
+  if (f.preset) p.set('preset', f.preset);
+  else {
+    if (f.from) p.set('from', f.from.toISOString());
+    if (f.to) p.set('to', f.to.toISOString());
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}

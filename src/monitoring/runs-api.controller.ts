@@ -1,0 +1,90 @@
+import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import { Can } from '../auth/decorators';
+import { AppError } from '../common/app-error';
+import { IdPipe } from '../common/id.pipe';
+import type { AuthedRequest } from '../common/principal';
+import { BUCKETS, splitRunType } from '../runs/run-status';
+import { RunTypeRegistry } from '../runs/run-types.registry';
+import { RunsQueryService } from '../runs/runs-query.service';
+import { encodeCursor, parseRunFilters } from './run-filters';
+import { runJson } from './run-view';
+
+/** Runs as JSON for scripts and dashboards: a Bearer personal API token or the browser session. */
+@ApiTags('runs')
+@ApiBearerAuth()
+@Controller('api/v1/tenants/:tenant/runs')
+export class RunsApiController {
+  constructor(
+    private readonly query: RunsQueryService,
+    private readonly registry: RunTypeRegistry,
+  ) {}
+
+  @Get()
+  @Can('read', 'Run')
+  @ApiOperation({ summary: "List a tenant's runs, newest first, keyset-paged" })
+  @ApiParam({ name: 'tenant', description: 'tenant slug' })
+  @ApiQuery({ name: 'type', required: false, description: 'run type, e.g. drift.generate' })
+  @ApiQuery({ name: 'status', required: false, enum: BUCKETS, description: 'status bucket' })
+  @ApiQuery({
+    name: 'from',
+    required: false,
+    description: 'created at or after (ISO date or date-time, UTC)',
+  })
+  @ApiQuery({
+    name: 'to',
+    required: false,
+    description: 'created before (a date-only value includes that day)',
+  })
+  @ApiQuery({ name: 'preset', required: false, enum: ['24h', '7d', '30d'] })
+  @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: '1–100, default 25' })
+  @ApiOkResponse({ description: '{ "data": [run], "next_cursor": string|null }' })
+  @ApiResponse({ status: 400, description: 'a filter value is invalid; the message says which' })
+  @ApiResponse({ status: 401, description: 'no valid token or session' })
+  @ApiResponse({ status: 404, description: 'no such tenant for this user' })
+  async list(@Req() req: AuthedRequest, @Query() q: Record<string, unknown>) {
+    const tenant = req.tenant!;
+    const known = new Set(this.registry.all().map((t) => t.type));
+    const f = parseRunFilters(q, known, { defaultLimit: 25, maxLimit: 100 });
+    const page = await this.query.list(
+      {
+        tenantId: tenant.id,
+        type: f.type ? splitRunType(f.type) : undefined,
+        bucket: f.bucket,
+        from: f.from,
+        to: f.to,
+        cursor: f.cursor,
+        direction: f.direction,
+        limit: f.limit,
+      },
+      true,
+    );
+    const last = page.rows[page.rows.length - 1];
+    return {
+      data: page.rows.map((r) => runJson(r, tenant.slug)),
+      next_cursor: page.hasMore && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+    };
+  }
+
+  @Get(':id')
+  @Can('read', 'Run')
+  @ApiOperation({ summary: 'One run' })
+  @ApiParam({ name: 'tenant', description: 'tenant slug' })
+  @ApiParam({ name: 'id', description: 'run id' })
+  @ApiResponse({ status: 404, description: 'no such run in this tenant (also for another tenant’s run)' })
+  async get(@Req() req: AuthedRequest, @Param('id', IdPipe) id: number) {
+    const tenant = req.tenant!;
+    const row = await this.query.getRow(tenant.id, id);
+    if (!row) throw AppError.notFound('Run');
+    return runJson(row, tenant.slug);
+  }
+}

@@ -1,0 +1,42 @@
+import { BUCKETS, StatusBucket } from '../runs/run-status';
+import { bucketTotals, renderRunsChart } from './runs-chart';
+
+function day(day: string, counts: Partial<Record<StatusBucket, number>>) {
+  return {
+    day,
+    counts: Object.fromEntries(BUCKETS.map((b) => [b, counts[b] ?? 0])) as Record<StatusBucket, number>,
+  };
+}
+
+describe('renderRunsChart', () => {
+  const days = [
+    day('2026-11-25', { succeeded: 3, failed: 1 }),
+    day('2026-11-26', { partial: 2, running: 1 }),
+  ];
+
+  it('draws one rect per non-zero bucket per day, coloured by bucket class', () => {
+    const svg = renderRunsChart(days);
+    expect(svg.match(/class="b-succeeded"/g)).toHaveLength(1);
+    expect(svg.match(/class="b-failed"/g)).toHaveLength(1);
+    expect(svg.match(/class="b-partial"/g)).toHaveLength(1);
+    expect(svg.match(/class="b-running"/g)).toHaveLength(1);
+    expect(svg).not.toContain('b-queued');
+    expect(svg).toContain('<title>2026-11-25: 3 succeeded, 1 failed</title>');
+    expect(svg).toContain('aria-label="Runs per day by status over the last 2 days: 7 runs"');
+  });
+
+  it('scales the tallest bar to the full height', () => {
+    const svg = renderRunsChart([day('2026-11-26', { succeeded: 4 })]);
+    expect(svg).toContain('height="126.0"');
+  });
+
+  it('renders empty days without bars', () => {
+    const svg = renderRunsChart([day('2026-11-26', {})]);
+    expect(svg).toContain('no runs');
+    expect(svg).not.toMatch(/class="b-/);
+  });
+
+  it('totals buckets over the days', () => {
+    expect(bucketTotals(days).map((t) => t.count)).toEqual([0, 1, 3, 2, 1]);
+  });
+});

@@ -1,0 +1,79 @@
+import { BUCKET_LABELS, BUCKETS, StatusBucket } from '../runs/run-status';
+import type { DayCounts } from '../runs/runs-query.service';
+
+const WIDTH = 700;
+const HEIGHT = 150;
+const PAD_LEFT = 30;
+const PAD_BOTTOM = 18;
+const PAD_TOP = 6;
+
+/** Bottom to top: outcomes first, then what is still in flight. */
+const STACK: StatusBucket[] = ['succeeded', 'partial', 'failed', 'running', 'queued'];
+
+function niceMax(n: number): number {
+  if (n <= 4) return 4;
+  const mag = 10 ** Math.floor(Math.log10(n));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * mag >= n) return step * mag;
+  return 10 * mag;
+}
+
+/**
+ * A stacked bar per day, drawn on the server as SVG: no script, works under a strict CSP, and the
+ * numbers come straight from the daily counters. Only numbers and fixed labels go into the markup.
+ */
+export function renderRunsChart(days: DayCounts[]): string {
+  const totals = days.map((d) => BUCKETS.reduce((s, b) => s + d.counts[b], 0));
+  const max = niceMax(Math.max(0, ...totals));
+  const plotW = WIDTH - PAD_LEFT;
+  const plotH = HEIGHT - PAD_BOTTOM - PAD_TOP;
+  const slot = plotW / Math.max(1, days.length);
+  const barW = Math.max(2, slot * 0.7);
+  const parts: string[] = [];
+  for (const frac of [0, 0.5, 1]) {
+    const y = PAD_TOP + plotH - frac * plotH;
+    parts.push(
+      `<line class="grid" x1="${PAD_LEFT}" x2="${WIDTH}" y1="${y.toFixed(1)}" y2="${y.toFixed(1)}"/>`,
+    );
+    parts.push(
+      `<text x="${PAD_LEFT - 4}" y="${(y + 3).toFixed(1)}" text-anchor="end">${Math.round(max * frac)}</text>`,
+    );
+  }
+  days.forEach((d, i) => {
+    const x = PAD_LEFT + i * slot + (slot - barW) / 2;
+    let y = PAD_TOP + plotH;
+    const tip = BUCKETS.filter((b) => d.counts[b] > 0)
+      .map((b) => `${d.counts[b]} ${BUCKET_LABELS[b].toLowerCase()}`)
+      .join(', ');
+    parts.push(`<g><title>${d.day}: ${tip || 'no runs'}</title>`);
+    for (const b of STACK) {
+      const n = d.counts[b];
+      if (!n) continue;
+      const h = (n / max) * plotH;
+      y -= h;
+      parts.push(
+        `<rect class="b-${b}" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"/>`,
+      );
+    }
+    // An invisible full-height target so the tooltip shows over empty days too.
+    parts.push(
+      `<rect x="${x.toFixed(1)}" y="${PAD_TOP}" width="${barW.toFixed(1)}" height="${plotH}" fill="transparent"/></g>`,
+    );
+    if (i % 2 === days.length % 2 || days.length <= 7) {
+      parts.push(
+        `<text x="${(x + barW / 2).toFixed(1)}" y="${HEIGHT - 4}" text-anchor="middle">${d.day.slice(5)}</text>`,
+      );
+    }
+  });
+  const total = totals.reduce((a, b) => a + b, 0);
+  return `<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="Runs per day by status over the last ${days.length} days: ${total} runs">${parts.join('')}</svg>`;
+}
+
+export function bucketTotals(
+  days: DayCounts[],
+): Array<{ bucket: StatusBucket; label: string; count: number }> {
+  return BUCKETS.map((b) => ({
+    bucket: b,
+    label: BUCKET_LABELS[b],
+    count: days.reduce((s, d) => s + d.counts[b], 0),
+  }));
+}

@@ -1,0 +1,42 @@
+import type { RunFailure } from './failure-sanitizer';
+import type { RunStatus, StatusBucket } from './run-status';
+
+/** What other modules learn about a run when its lifecycle moves; a snapshot, never the live entity. */
+export interface RunEventSnapshot {
+  id: number;
+  tenantId: number;
+  userId: number | null;
+  type: string;
+  label: string;
+  status: RunStatus;
+  bucket: StatusBucket;
+  totalItems: number;
+  processedItems: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  /** The first run-level or item failure, for "failed: <reason>" notifications. */
+  firstFailure: RunFailure | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** Event name → payload. Listeners use @OnEvent(RUN_EVENTS.finished) with the matching payload type. */
+export const RUN_EVENTS = {
+  queued: 'run.queued',
+  started: 'run.started',
+  progress: 'run.progress',
+  finished: 'run.finished',
+} as const;
+
+export interface RunEventMap {
+  'run.queued': { run: RunEventSnapshot; reused: false };
+  'run.started': { run: RunEventSnapshot; attempt: number };
+  'run.progress': {
+    run: Pick<RunEventSnapshot, 'id' | 'tenantId' | 'type'>;
+    processed: number;
+    total: number;
+  };
+  'run.finished': { run: RunEventSnapshot };
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Job } from 'bull';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { classifyError, ReasonCode } from './failure-sanitizer';
+import { RunContext } from './run-context';
+import { RunTypeRegistry } from './run-types.registry';
+import { JobData, RunNoLongerActive, RunsService } from './runs.service';
+
+/** Reasons worth another attempt: the provider or the network may recover by then. */
+const TRANSIENT: ReadonlySet<ReasonCode> = new Set(['provider_throttled', 'provider_unavailable', 'timeout']);
+
+const STALLED = /stalled more than allowable limit/;
+
+/**
+ * The worker half of the hub: for every registered run type it processes that type's jobs on the
+ * producer's queue, wraps the producer's handler with the lifecycle (running → outcomes → finished),
+ * and turns failures into sanitized run failures. Transient errors are retried by Bull; a job Bull
+ * gives up on (attempts spent, or stalled too often because its worker died) fails its run.
+ */
+@Injectable()
+export class RunExecutor implements OnApplicationBootstrap {
+  private readonly logger = new Logger('RunExecutor');
+
+  constructor(
+    private readonly registry: RunTypeRegistry,
+    private readonly runs: RunsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.runsWorker) return;
+    for (const def of this.registry.all()) {
+      const queue = this.runs.queue(def.queue);
+      void queue.process(def.type, def.concurrency ?? this.config.queue.concurrency, (job: Job<JobData>) =>
+        this.execute(job),
+      );
+    }
+    for (const name of this.registry.queues()) {
+      this.runs.queue(name).on('failed', (job: Job<JobData>, err: Error) => void this.onJobFailed(job, err));
+    }
+  }
+
+  async execute(job: Job<JobData>): Promise<void> {
+    const { runId } = job.data;
+    const attempt = job.attemptsMade + 1;
+    const run = await this.runs.markRunning(runId, String(job.id), attempt);
+    if (!run) {
+      this.logger.log({ runId, jobId: job.id }, 'run already ended; job dropped');
+      return;
+    }
+    const def = this.registry.require(run.runType());
+    const log = { runId, tenantId: run.tenantId, type: def.type, attempt };
+    try {
+      await def.handler.handle(new RunContext(run, this.runs, attempt));
+      await this.runs.finish(runId);
+      this.logger.log(log, 'run handler finished');
+    } catch (e) {
+      if (e instanceof RunNoLongerActive) {
+        this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
+        return;
+      }
+      const reason = classifyError(e);
+      const attemptsAllowed = job.opts.attempts ?? 1;
+      if (TRANSIENT.has(reason) && attempt < attemptsAllowed) {
+        this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
+        throw e;
+      }
+      this.logger.error({ ...log, err: e, reason }, 'run failed');
+      await this.runs.fail(runId, { error: e });
+    }
+  }
+
+  /**
+   * Bull's own verdicts: the last attempt of a transient failure, or a job that stalled too often
+   * (its worker was killed). The run must not stay active.
+   */
+  private async onJobFailed(job: Job<JobData> | undefined, err: Error): Promise<void> {
+    if (!job?.data?.runId) return;
+    const stalled = STALLED.test(err?.message ?? '');
+    const willRetry = !stalled && job.attemptsMade < (job.opts.attempts ?? 1);
+    if (willRetry) return;
+    try {
+      const ended = await this.runs.fail(
+        job.data.runId,
+        stalled
+          ? {
+              reasonCode: 'worker_lost',
+              message: 'The worker processing this run stopped responding and the job was given up.',
+            }
+          : { error: err },
+      );
+      if (ended)
+        this.logger.warn({ runId: job.data.runId, stalled }, 'job given up by the queue; run failed');
+    } catch (e) {
+      this.logger.error({ err: e, runId: job.data.runId }, 'could not record a failed job on its run');
+    }
+  }
+}
