@@ -11,7 +11,10 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
+import { DriftModule } from './drift/drift.module';
+import { InventoryModule } from './inventory/inventory.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
+import { NotificationsModule } from './notifications/notifications.module';
 import { QueueModule } from './queue/queue.module';
 import { RunsModule } from './runs/runs.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -41,6 +44,9 @@ export class AppModule {
         AuthModule,
         RunsModule,
         MonitoringModule,
+        InventoryModule,
+        DriftModule,
+        NotificationsModule,
         HealthModule,
         DemoModule,
         ...extraModules,

@@ -4,7 +4,8 @@ import { Role } from '../tenants/membership.entity';
 
 export type Action = 'read' | 'start' | 'cancel' | 'retry' | 'create' | 'update' | 'delete';
 /** Tenant-scoped things, plus the platform-wide Bull board. */
-export type SubjectName = 'Run' | 'Finding' | 'Policy' | 'BackupSet' | 'Notification' | 'BullBoard';
+export type SubjectName =
+  'Run' | 'Finding' | 'Policy' | 'BackupSet' | 'Tenant' | 'Notification' | 'BullBoard';
 export type AppAbility = MongoAbility<[Action, SubjectName | { __caslSubjectType__: SubjectName }]>;
 
 export interface Principal {
@@ -33,6 +34,8 @@ export class AbilityFactory {
       }
       if (m.role === 'owner' || m.role === 'manager') {
         can(['create', 'update', 'delete'], 'BackupSet', own);
+        // Tenant settings, such as the demo source's simulated faults.
+        can('update', 'Tenant', own);
       }
     }
     // Bull board shows every tenant's jobs: platform staff only, and never a view-only account.

@@ -24,6 +24,7 @@ export function registerViews(): Promise<void> {
     hbs.registerHelper('num', (n: unknown) => formatNumber(n));
     hbs.registerHelper('pct', (a: unknown, b: unknown) => percent(a, b));
     hbs.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
+    hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
     hbs.registerHelper('year', () => new Date().getUTCFullYear());
     // Escaped output stays the default; this only joins a list for display.
     hbs.registerHelper('join', (list: unknown, sep: unknown) =>

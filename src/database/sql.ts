@@ -33,3 +33,51 @@ export function isUniqueViolation(e: unknown): boolean {
     /UNIQUE constraint failed/.test(err?.message ?? '')
   );
 }
+
+type Executor = { query: (sql: string, params?: unknown[]) => Promise<unknown> };
+
+function valuesClause(cols: string[], rows: unknown[][]): { sql: string; params: unknown[] } {
+  const one = `(${cols.map(() => '?').join(', ')})`;
+  return { sql: rows.map(() => one).join(', '), params: rows.flat() };
+}
+
+/** Multi-row INSERT that skips rows whose key already exists (both dialects). */
+export async function insertIgnore(
+  db: Executor,
+  mysql: boolean,
+  table: string,
+  cols: string[],
+  rows: unknown[][],
+): Promise<void> {
+  if (!rows.length) return;
+  const v = valuesClause(cols, rows);
+  await db.query(
+    `INSERT ${mysql ? 'IGNORE' : 'OR IGNORE'} INTO ${table} (${cols.join(', ')}) VALUES ${v.sql}`,
+    v.params,
+  );
+}
+
+/** Multi-row upsert: insert, or overwrite `update` columns of the row with the same `key`. */
+export async function upsertRows(
+  db: Executor,
+  mysql: boolean,
+  table: string,
+  cols: string[],
+  rows: unknown[][],
+  key: string[],
+  update: string[],
+): Promise<void> {
+  if (!rows.length) return;
+  const v = valuesClause(cols, rows);
+  const tail = mysql
+    ? `ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`
+    : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  await db.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${v.sql} ${tail}`, v.params);
+}
+
+/** Splits work into batches, e.g. to keep IN lists and multi-row inserts bounded. */
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AuthService } from '../auth/auth.service';
+import { InventoryService } from '../inventory/inventory.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Role } from '../tenants/membership.entity';
@@ -31,6 +32,7 @@ export class DemoSeedService implements OnApplicationBootstrap {
   constructor(
     private readonly auth: AuthService,
     private readonly tenants: TenantsService,
+    private readonly inventory: InventoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -60,5 +62,10 @@ export class DemoSeedService implements OnApplicationBootstrap {
         await this.tenants.addMember(ids.get(slug)!, user.id, role);
     }
     this.logger.log('Demo tenants contoso and fabrikam and three demo users created');
+    // A first inventory snapshot per tenant, so a new user finds runs and policies to look at. Tests
+    // seed users only and start their own runs.
+    if (this.config.env !== 'test') {
+      for (const id of ids.values()) await this.inventory.startSync(id, null).catch(() => undefined);
+    }
   }
 }

@@ -35,4 +35,14 @@ export interface PolicySource {
   listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]>;
   /** `null` when the policy no longer exists upstream. */
   getPolicy(tenant: PolicySourceTenant, policyType: string, externalId: string): Promise<SourcePolicy | null>;
+  /**
+   * Human labels for setting paths (settings-catalog definition names and the like), as drift shows
+   * them; a path the provider has no label for is left out.
+   */
+  settingLabels(tenant: PolicySourceTenant, paths: string[]): Promise<Record<string, string>>;
+  /** Called once a sync's snapshot is committed (the demo source moves its tenant on). */
+  afterSync?(tenant: PolicySourceTenant): Promise<void>;
 }
+
+/** Injection token for the configured PolicySource. */
+export const POLICY_SOURCE = Symbol('POLICY_SOURCE');

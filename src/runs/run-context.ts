@@ -76,6 +76,23 @@ export class RunContext {
     this.run.processedItems += outcomes.length;
   }
 
+  /**
+   * Records outcomes by count alone, for producers whose items need no per-item failure entry (a
+   * comparison of 50,000 policies, say). `work` commits with the counts, as in record().
+   */
+  async recordCounts(
+    counts: { succeeded?: number; failed?: number; skipped?: number },
+    work?: (em: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    const delta = {
+      succeeded: counts.succeeded ?? 0,
+      failed: counts.failed ?? 0,
+      skipped: counts.skipped ?? 0,
+    };
+    await this.runs.recordItems(this.run.id, delta, [], work);
+    this.run.processedItems += delta.succeeded + delta.failed + delta.skipped;
+  }
+
   /** True once an operator cancelled the run; long handlers check it between batches. */
   isCancelled(): Promise<boolean> {
     return this.runs.isCancelled(this.run.id);

@@ -56,6 +56,10 @@ export class TenantsService {
     await this.memberships.insert({ tenantId, userId, role, createdAt: new Date() });
   }
 
+  async removeMember(tenantId: number, userId: number): Promise<void> {
+    await this.memberships.delete({ tenantId, userId });
+  }
+
   /** Users holding a membership in a tenant; used to address notifications, never to widen access. */
   async memberIds(tenantId: number): Promise<number[]> {
     const rows = await this.memberships.find({ where: { tenantId }, select: { userId: true } });

@@ -1,5 +1,10 @@
 import { Foundation1764100000000 } from './1764100000000-foundation';
 import { Runs1764200000000 } from './1764200000000-runs';
+import { InventoryDriftNotifications1764300000000 } from './1764300000000-inventory-drift-notifications';
 
 /** Applied in this order at boot; timestamps only ever grow. */
-export const MIGRATIONS = [Foundation1764100000000, Runs1764200000000];
+export const MIGRATIONS = [
+  Foundation1764100000000,
+  Runs1764200000000,
+  InventoryDriftNotifications1764300000000,
+];

@@ -1,0 +1,27 @@
+import type { AuthedRequest } from './principal';
+import type { Action, SubjectName } from '../auth/ability.factory';
+import { inTenant } from '../auth/ability.factory';
+
+export interface StartControl {
+  allowed: boolean;
+  /** Why the control is disabled, shown next to it. */
+  reason?: string;
+}
+
+/**
+ * Whether the page should offer an action to this user; when not, the reason to show beside the
+ * disabled control. The server still refuses the POST on its own.
+ */
+export function controlFor(
+  req: AuthedRequest,
+  action: Action,
+  subject: SubjectName,
+  what: string,
+): StartControl {
+  const tenant = req.tenant!;
+  if (req.ability.can(action, inTenant(subject, tenant.id))) return { allowed: true };
+  return {
+    allowed: false,
+    reason: `Your role in ${tenant.name} (${tenant.role}) can view ${what} but not change or start anything.`,
+  };
+}

@@ -1,0 +1,180 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { toDbDate } from '../database/sql';
+import { demoPolicies } from './demo-policies';
+import {
+  PolicySource,
+  PolicySourceTenant,
+  ProviderError,
+  ProviderFault,
+  SourcePolicy,
+} from './policy-source';
+
+export const FAULT_OPERATIONS = ['list', 'get', 'labels'] as const;
+export type FaultOperation = (typeof FAULT_OPERATIONS)[number];
+
+export interface DemoState {
+  generation: number;
+  size: number;
+  fault: ProviderFault | null;
+  faultOperations: FaultOperation[];
+  faultMessage: string | null;
+}
+
+/** What a provider says when it fails, worded the way Graph does (URLs and all: the sanitizer copes). */
+const DEFAULT_FAULT_MESSAGES: Record<ProviderFault, string> = {
+  provider_throttled:
+    'Graph returned 429 Too Many Requests for GET https://graph.microsoft.com/beta/deviceManagement/configurationPolicies (Retry-After: 30)',
+  permission_denied:
+    'Graph returned 403 Forbidden: the app registration lacks DeviceManagementConfiguration.Read.All for this tenant',
+  not_found: 'Graph returned 404 Not Found: the requested resource does not exist',
+  provider_unavailable:
+    'Graph returned 503 Service Unavailable; the service is temporarily unable to handle the request',
+};
+
+const STATUS: Record<ProviderFault, number> = {
+  provider_throttled: 429,
+  permission_denied: 403,
+  not_found: 404,
+  provider_unavailable: 503,
+};
+
+/**
+ * The `demo` policy source: a deterministic synthetic tenant (see demo-policies.ts) whose upstream is
+ * always one generation ahead of the last sync, so every sync brings a few added, removed and changed
+ * policies. Its state lives in the database so web and worker processes agree; faults can be switched
+ * on per tenant for demos and tests.
+ */
+@Injectable()
+export class DemoPolicySource implements PolicySource {
+  readonly name = 'demo';
+  private readonly cache = new Map<string, { list: SourcePolicy[]; byKey: Map<string, SourcePolicy> }>();
+
+  constructor(private readonly ds: DataSource) {}
+
+  private get mysql(): boolean {
+    return this.ds.options.type === 'mysql';
+  }
+
+  async state(tenantId: number): Promise<DemoState> {
+    const [row] = await this.ds.query(
+      'SELECT generation, size, fault, fault_operations, fault_message FROM demo_source_state WHERE tenant_id = ?',
+      [tenantId],
+    );
+    return {
+      generation: Number(row?.generation ?? 0),
+      size: Number(row?.size ?? 300),
+      fault: (row?.fault as ProviderFault | null) ?? null,
+      faultOperations: row?.fault_operations
+        ? (String(row.fault_operations).split(',') as FaultOperation[])
+        : [],
+      faultMessage: row?.fault_message ?? null,
+    };
+  }
+
+  async listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]> {
+    const s = await this.state(tenant.id);
+    this.raiseFault(s, 'list');
+    return this.upstream(tenant.slug, s).list;
+  }
+
+  async getPolicy(
+    tenant: PolicySourceTenant,
+    policyType: string,
+    externalId: string,
+  ): Promise<SourcePolicy | null> {
+    const s = await this.state(tenant.id);
+    this.raiseFault(s, 'get');
+    return this.upstream(tenant.slug, s).byKey.get(`${policyType}:${externalId}`) ?? null;
+  }
+
+  /** Batch variant used by backup capture: one state read for many policies. */
+  async getPolicies(tenant: PolicySourceTenant, keys: Array<{ policyType: string; externalId: string }>) {
+    const s = await this.state(tenant.id);
+    this.raiseFault(s, 'get');
+    const up = this.upstream(tenant.slug, s);
+    return keys.map((k) => up.byKey.get(`${k.policyType}:${k.externalId}`) ?? null);
+  }
+
+  async settingLabels(tenant: PolicySourceTenant, paths: string[]): Promise<Record<string, string>> {
+    const s = await this.state(tenant.id);
+    this.raiseFault(s, 'labels');
+    const out: Record<string, string> = {};
+    for (const p of paths) {
+      // The innermost keyed element names the setting (a settings-catalog definition id); otherwise the last key.
+      const keyed = [...p.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]).filter((k) => !/^\d*$/.test(k));
+      const raw = keyed.pop() ?? p.split('.').filter(Boolean).pop();
+      if (!raw) continue;
+      out[p] = raw
+        .replace(/^.*--/, '')
+        .replace(/^device_vendor_msft_(policy_config_)?/, '')
+        .replace(/~/g, ' ')
+        .replace(/[_-]+/g, ' ')
+        .replace(/([a-z])([A-Z])/g, '$1 $2')
+        .trim()
+        .replace(/^./, (c) => c.toUpperCase());
+    }
+    return out;
+  }
+
+  async afterSync(tenant: PolicySourceTenant): Promise<void> {
+    await this.save(tenant.id, { generation: (await this.state(tenant.id)).generation + 1 });
+  }
+
+  async setFault(
+    tenantId: number,
+    fault: ProviderFault | null,
+    operations: FaultOperation[] = [...FAULT_OPERATIONS],
+    message?: string | null,
+  ) {
+    await this.save(tenantId, {
+      fault,
+      faultOperations: fault ? operations : [],
+      faultMessage: fault ? (message ?? null) : null,
+    });
+  }
+
+  /** For benchmarks: a tenant of another size. */
+  async setSize(tenantId: number, size: number): Promise<void> {
+    await this.save(tenantId, { size });
+  }
+
+  /** What the next sync will see: the generation after the last synced one. */
+  private upstream(slug: string, s: DemoState) {
+    const key = `${slug}:${s.generation + 1}:${s.size}`;
+    let entry = this.cache.get(key);
+    if (!entry) {
+      const list = demoPolicies(slug, s.generation + 1, { size: s.size });
+      entry = { list, byKey: new Map(list.map((p) => [`${p.policyType}:${p.externalId}`, p])) };
+      this.cache.set(key, entry);
+      if (this.cache.size > 6) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return entry;
+  }
+
+  private raiseFault(s: DemoState, op: FaultOperation): void {
+    if (!s.fault || !s.faultOperations.includes(op)) return;
+    throw new ProviderError(s.fault, s.faultMessage || DEFAULT_FAULT_MESSAGES[s.fault], STATUS[s.fault]);
+  }
+
+  private async save(tenantId: number, patch: Partial<DemoState>): Promise<void> {
+    const next = { ...(await this.state(tenantId)), ...patch };
+    const row = [
+      tenantId,
+      next.generation,
+      next.size,
+      next.fault,
+      next.faultOperations.join(',') || null,
+      next.faultMessage,
+      toDbDate(new Date(), this.mysql),
+    ];
+    const cols = 'tenant_id, generation, size, fault, fault_operations, fault_message, updated_at';
+    const set = ['generation', 'size', 'fault', 'fault_operations', 'fault_message', 'updated_at'];
+    await this.ds.query(
+      this.mysql
+        ? `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${set.map((c) => `${c} = VALUES(${c})`).join(', ')}`
+        : `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET ${set.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+      row,
+    );
+  }
+}
