@@ -11,6 +11,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
+import { BackupSetsModule } from './backup-sets/backup-sets.module';
 import { DriftModule } from './drift/drift.module';
 import { InventoryModule } from './inventory/inventory.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
@@ -46,6 +47,7 @@ export class AppModule {
         MonitoringModule,
         InventoryModule,
         DriftModule,
+        BackupSetsModule,
         NotificationsModule,
         HealthModule,
         DemoModule,

@@ -53,6 +53,13 @@ export class AuthGuard implements CanActivate {
   private async identify(req: AuthedRequest): Promise<number | null> {
     const header = req.headers.authorization;
     if (header) {
+      // Tokens are for the JSON API; pages are a browser's business, with its session and CSRF token.
+      if (!req.path.startsWith('/api/')) {
+        throw new AppError(
+          'unauthenticated',
+          'API tokens are accepted by /api/ routes only; sign in to use the pages.',
+        );
+      }
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       const userId = match ? await this.auth.userIdForToken(match[1]) : null;
       if (!userId) throw new AppError('unauthenticated', 'The API token is missing, malformed or revoked.');

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
@@ -19,6 +20,7 @@ function toInputValue(d: Date | undefined): string {
 }
 
 /** Monitoring → Operations: every run of the tenant in one list, and a page per run. */
+@ApiExcludeController()
 @Controller('admin/t/:tenant/operations')
 export class OperationsController {
   constructor(

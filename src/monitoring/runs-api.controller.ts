@@ -55,6 +55,9 @@ export class RunsApiController {
     const tenant = req.tenant!;
     const known = new Set(this.registry.all().map((t) => t.type));
     const f = parseRunFilters(q, known, { defaultLimit: 25, maxLimit: 100 });
+    // The API pages one way, by next_cursor; "newer" belongs to the HTML pager.
+    if (f.direction === 'newer')
+      throw AppError.badRequest('"newer" is not supported by the API: page with "cursor" (next_cursor).');
     const page = await this.query.list(
       {
         tenantId: tenant.id,

@@ -197,6 +197,26 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       expect(api.body.message).toMatch(new RegExp(message.source.replace(/&quot;/g, '"')));
     });
 
+    it('pages the API one way only: "newer" is a 400 there', async () => {
+      const first = await admin.agent.get('/api/v1/tenants/contoso/runs').query({ limit: '3' }).expect(200);
+      const res = await admin.agent
+        .get('/api/v1/tenants/contoso/runs')
+        .query({ newer: first.body.next_cursor })
+        .expect(400);
+      expect(res.body.message).toContain('"newer" is not supported by the API');
+    });
+
+    it('accepts API tokens on /api/ only, never on pages', async () => {
+      const auth = t.get<AuthService>(AuthService);
+      const user = await auth.findByEmail('admin@example.com');
+      const { token } = await auth.createToken(user!.id, 'pages');
+      const res = await request(t.server)
+        .get('/admin/t/contoso/operations')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(302);
+      expect(res.headers.location).toMatch(/^\/login/);
+    });
+
     it('shows a chart of runs per day from the daily counters', async () => {
       const res = await admin.agent.get('/admin/t/contoso/operations').expect(200);
       expect(res.text).toContain('<svg class="chart"');

@@ -1,0 +1,212 @@
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { Can } from '../auth/decorators';
+import { AppError } from '../common/app-error';
+import { flash } from '../common/flash';
+import { IdPipe } from '../common/id.pipe';
+import type { AuthedRequest } from '../common/principal';
+import { controlFor } from '../common/start-control';
+import { InventoryService, POLICY_TYPE_LABELS } from '../inventory/inventory.service';
+import { BackupSetsService, MAX_SELECTION } from './backup-sets.service';
+
+const ITEMS_PAGE = 50;
+const PICKER_PAGE = 100;
+
+function text(v: unknown, key: string, max = 200): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw AppError.badRequest(`"${key}" must be given once.`);
+  return v.trim().slice(0, max) || undefined;
+}
+
+function pageOf(v: unknown): number {
+  const raw = text(v, 'page') ?? '1';
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw AppError.badRequest('"page" must be a page number from 1.');
+  return Number(raw);
+}
+
+/** policy_ids from a form: one value or many; anything but whole ids is refused whole. */
+function policyIds(v: unknown): number[] {
+  const list = v === undefined ? [] : ([] as unknown[]).concat(v);
+  return list.map((x) => {
+    if (typeof x !== 'string' || !/^[1-9]\d{0,14}$/.test(x.trim())) {
+      throw AppError.badRequest('"policy_ids" must hold policy ids (whole numbers). Nothing was started.');
+    }
+    return Number(x);
+  });
+}
+
+@Controller('admin/t/:tenant/backup-sets')
+export class BackupSetsController {
+  constructor(
+    private readonly sets: BackupSetsService,
+    private readonly inventory: InventoryService,
+  ) {}
+
+  @Get()
+  @Can('read', 'BackupSet')
+  async list(@Req() req: AuthedRequest, @Res() res: Response) {
+    res.render('backup-sets/list', {
+      title: 'Backup sets',
+      nav: 'backup-sets',
+      sets: await this.sets.list(req.tenant!.id),
+      create: controlFor(req, 'create', 'BackupSet', 'backup sets'),
+    });
+  }
+
+  @Post()
+  @Can('create', 'BackupSet')
+  async create(@Req() req: AuthedRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
+    const tenant = req.tenant!;
+    const id = await this.sets.create(
+      tenant.id,
+      req.principal.id,
+      text(body.name, 'name', 500) ?? '',
+      text(body.description, 'description', 1000) ?? null,
+    );
+    flash(req, 'success', 'Backup set created. Add policies to it below.');
+    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
+  }
+
+  @Get(':id')
+  @Can('read', 'BackupSet')
+  async detail(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @Param('id', IdPipe) id: number,
+    @Query() q: Record<string, unknown>,
+  ) {
+    const tenant = req.tenant!;
+    const set = await this.sets.get(tenant.id, id);
+    const search = text(q.q, 'q', 100);
+    const page = pageOf(q.page);
+    const pickSearch = text(q.pick, 'pick', 100);
+    const pickType = text(q.type, 'type', 64);
+    if (pickType && !(pickType in POLICY_TYPE_LABELS))
+      throw AppError.badRequest(`Unknown policy type "${pickType}".`);
+    const add = controlFor(req, 'start', 'Run', 'backup sets');
+    const [items, runs, picker] = await Promise.all([
+      this.sets.items(tenant.id, id, search, (page - 1) * ITEMS_PAGE, ITEMS_PAGE),
+      this.sets.runsOf(tenant.id, id),
+      add.allowed
+        ? this.inventory.listPolicies(tenant.id, {
+            search: pickSearch,
+            type: pickType,
+            offset: 0,
+            limit: PICKER_PAGE,
+          })
+        : null,
+    ]);
+    const pages = Math.max(1, Math.ceil(items.total / ITEMS_PAGE));
+    const href = (p: number) =>
+      `?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) }).toString()}`;
+    res.render('backup-sets/detail', {
+      title: set.name,
+      nav: 'backup-sets',
+      set,
+      items: items.rows.map((i) => ({ ...i, typeLabel: POLICY_TYPE_LABELS[i.policyType] ?? i.policyType })),
+      itemTotal: items.total,
+      search,
+      page,
+      pages,
+      prevHref: page > 1 ? href(page - 1) : null,
+      nextHref: page < pages ? href(page + 1) : null,
+      runs,
+      manage: controlFor(req, 'update', 'BackupSet', 'backup sets'),
+      add,
+      picker: picker && {
+        rows: picker.rows.map((p) => ({ ...p, typeLabel: POLICY_TYPE_LABELS[p.policyType] ?? p.policyType })),
+        total: picker.total,
+        shown: picker.rows.length,
+        more: picker.total > picker.rows.length,
+        search: pickSearch,
+        types: Object.entries(POLICY_TYPE_LABELS).map(([value, label]) => ({
+          value,
+          label,
+          selected: value === pickType,
+        })),
+        type: pickType,
+        maxSelection: MAX_SELECTION,
+      },
+    });
+  }
+
+  @Get(':id/items/:itemId')
+  @Can('read', 'BackupSet')
+  async item(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @Param('id', IdPipe) id: number,
+    @Param('itemId', IdPipe) itemId: number,
+  ) {
+    const tenant = req.tenant!;
+    const set = await this.sets.get(tenant.id, id);
+    const item = await this.sets.item(tenant.id, id, itemId);
+    res.render('backup-sets/item', {
+      title: item.displayName,
+      nav: 'backup-sets',
+      set,
+      item: { ...item, typeLabel: POLICY_TYPE_LABELS[item.policyType] ?? item.policyType },
+      payloadJson: JSON.stringify(item.payload, null, 2),
+    });
+  }
+
+  @Post(':id/add-policies')
+  @Can('start', 'Run')
+  async addPolicies(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @Param('id', IdPipe) id: number,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const tenant = req.tenant!;
+    let ids = policyIds(body.policy_ids);
+    if (body.all_matching === '1') {
+      const all = await this.inventory.policyIdsMatching(
+        tenant.id,
+        text(body.pick, 'pick', 100),
+        text(body.type, 'type', 64),
+        MAX_SELECTION + 1,
+      );
+      ids = [...ids, ...all];
+    }
+    const { run, reused } = await this.sets.startAddPolicies(tenant.id, req.principal.id, id, ids);
+    flash(
+      req,
+      reused ? 'info' : 'success',
+      reused
+        ? `Those policies are already being added (run #${run.id}).`
+        : `Adding ${run.totalItems} polic${run.totalItems === 1 ? 'y' : 'ies'} as run #${run.id}.`,
+      { href: `/admin/t/${tenant.slug}/operations/${run.id}`, label: 'View run' },
+    );
+    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
+  }
+
+  @Post(':id/rename')
+  @Can('update', 'BackupSet')
+  async rename(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @Param('id', IdPipe) id: number,
+    @Body() body: Record<string, unknown>,
+  ) {
+    const tenant = req.tenant!;
+    await this.sets.rename(
+      tenant.id,
+      id,
+      text(body.name, 'name', 500) ?? '',
+      text(body.description, 'description', 1000) ?? null,
+    );
+    flash(req, 'success', 'Backup set updated.');
+    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
+  }
+
+  @Post(':id/delete')
+  @Can('delete', 'BackupSet')
+  async delete(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    const tenant = req.tenant!;
+    const set = await this.sets.get(tenant.id, id);
+    await this.sets.delete(tenant.id, id);
+    flash(req, 'success', `Backup set “${set.name}” deleted.`);
+    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets`);
+  }
+}
