@@ -18,5 +18,13 @@ module.exports = {
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
+    {
+      // Real headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core.
+      displayName: 'browser',
+      testEnvironment: 'node',
+      rootDir: '.',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
   ],
 };

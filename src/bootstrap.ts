@@ -5,6 +5,7 @@ import { TypeormStore } from 'connect-typeorm';
 import express from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
+import responseTime from 'response-time';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -30,6 +31,8 @@ function assetDir(pkgFile: string): string {
 export async function configureApp(app: NestExpressApplication, config: AppConfig): Promise<void> {
   const logger = new Logger('Bootstrap');
   if (config.trustProxy) app.set('trust proxy', 1);
+  // Server-side time of every response, for dashboards and the benchmark (X-Response-Time, ms).
+  app.use(responseTime({ digits: 3 }));
   app.disable('x-powered-by');
   if (!config.runsWeb) {
     // A worker answers its probes and nothing else; pages belong to web processes.
@@ -63,8 +66,8 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     }),
   );
 
-  // Swagger UI styles itself inline; its page carries no tenant data, so it alone gets that allowance.
-  app.use('/api/docs', (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+  // Swagger UI and the Bull board style themselves inline: only their pages get that allowance.
+  app.use(['/api/docs', '/admin/queues'], (_req: express.Request, res: express.Response, next: express.NextFunction) => {
     res.setHeader(
       'Content-Security-Policy',
       "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",

@@ -90,6 +90,11 @@ export class AuthController {
     res.redirect(`/admin/t/${req.tenant!.slug}/operations`);
   }
 
+  @Get('/admin/help')
+  help(@Res() res: Response) {
+    res.render('auth/help', { title: 'Help', nav: 'help' });
+  }
+
   @Get('/admin/profile')
   async profile(@Req() req: AuthedRequest, @Res() res: Response) {
     const tokens = await this.auth.listTokens(req.principal.id);

@@ -4,6 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { QUEUE_BOARD_GATE, QueueBoardGate } from '../queue/queue-board';
 import { TenantsModule } from '../tenants/tenants.module';
 import { AbilityFactory } from './ability.factory';
 import { ApiToken } from './api-token.entity';
@@ -33,6 +34,21 @@ import { User } from './user.entity';
     AuthService,
     AbilityFactory,
     LoginThrottleGuard,
+    {
+      provide: QUEUE_BOARD_GATE,
+      inject: [AuthService, AbilityFactory],
+      useFactory:
+        (auth: AuthService, abilities: AbilityFactory): QueueBoardGate =>
+        async (req) => {
+          const userId = (req.session as { userId?: number } | undefined)?.userId;
+          if (!userId) return false;
+          // The board's own buttons (retry, clean) post JSON from its page; refuse them from anywhere else.
+          const origin = req.headers.origin;
+          if (req.method !== 'GET' && origin && new URL(origin).host !== req.headers.host) return false;
+          const principal = await auth.principalFor(userId);
+          return Boolean(principal && abilities.forPrincipal(principal).can('read', 'BullBoard'));
+        },
+    },
     // Order matters: a forged POST is refused before anything else looks at it.
     { provide: APP_GUARD, useClass: CsrfGuard },
     { provide: APP_GUARD, useClass: AuthGuard },

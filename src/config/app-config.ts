@@ -54,6 +54,8 @@ const schema = z.object({
   KEEP_COMPLETED_JOBS: int(0, 1_000_000).default(1000),
   KEEP_FAILED_JOBS: int(0, 1_000_000).default(5000),
   ENQUEUE_TIMEOUT_MS: int(100, 60_000).default(3000),
+  JOB_LOCK_MS: int(1000, 3_600_000).default(30_000),
+  STALLED_INTERVAL_MS: int(500, 3_600_000).default(15_000),
   RECONCILE_INTERVAL_SECONDS: int(0, 86_400).default(60),
   STALL_THRESHOLD_SECONDS: int(0, 604_800).optional(),
   RUNS_RETENTION_DAYS: int(1, 3650).default(90),
@@ -91,6 +93,8 @@ export interface AppConfig {
     keepCompleted: number;
     keepFailed: number;
     enqueueTimeoutMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
     reconcileIntervalSeconds: number;
   };
   stallThresholdSeconds: number | undefined;
@@ -146,6 +150,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       keepCompleted: c.KEEP_COMPLETED_JOBS,
       keepFailed: c.KEEP_FAILED_JOBS,
       enqueueTimeoutMs: c.ENQUEUE_TIMEOUT_MS,
+      lockDurationMs: c.JOB_LOCK_MS,
+      stalledIntervalMs: c.STALLED_INTERVAL_MS,
       reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
     },
     stallThresholdSeconds: c.STALL_THRESHOLD_SECONDS,

@@ -1,11 +1,16 @@
+import { ExpressAdapter } from '@bull-board/express';
+import { BullBoardModule } from '@bull-board/nestjs';
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { QUEUE_BOARD_GATE, QUEUE_BOARD_ROUTE, QueueBoard, QueueBoardGate } from './queue-board';
 
 /**
- * Bull's root configuration. The Redis URL is resolved before the app is built (see bootstrap), so
- * here it is always concrete. Producers register their own queues with BullModule.registerQueue.
+ * Bull's root configuration and the Bull board. The Redis URL is resolved before the app is built
+ * (see main.ts), so here it is always concrete. Producers register their own queues.
  */
 @Module({
   imports: [
@@ -21,14 +26,32 @@ import { APP_CONFIG } from '../config/config.module';
           removeOnFail: config.queue.keepFailed,
         },
         settings: {
-          // A job whose worker stopped renewing its lock is handed to another worker this many times
-          // before Bull gives up on it; the runs hub then records worker_lost.
+          // A job whose worker stopped renewing its lock is handed to another worker; after
+          // maxStalledCount such hand-overs Bull gives up on it and the hub records worker_lost.
           maxStalledCount: 2,
-          stalledInterval: 15000,
-          lockDuration: 30000,
+          stalledInterval: config.queue.stalledIntervalMs,
+          lockDuration: config.queue.lockDurationMs,
+        },
+      }),
+    }),
+    BullBoardModule.forRootAsync({
+      inject: [ModuleRef],
+      useFactory: (moduleRef: ModuleRef) => ({
+        route: QUEUE_BOARD_ROUTE,
+        adapter: ExpressAdapter,
+        boardOptions: { uiConfig: { boardTitle: 'Operations Hub' } },
+        // Platform ops only; to everyone else the board does not exist.
+        middleware: (req: Request, res: Response, next: NextFunction) => {
+          const gate = moduleRef.get<QueueBoardGate>(QUEUE_BOARD_GATE, { strict: false });
+          gate(req).then(
+            (ok) => (ok ? next() : res.status(404).type('text/plain').send('Not found')),
+            (e) => next(e),
+          );
         },
       }),
     }),
   ],
+  providers: [QueueBoard],
+  exports: [QueueBoard],
 })
 export class QueueModule {}

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { QueueBoard } from '../queue/queue-board';
 import { classifyError, ReasonCode } from './failure-sanitizer';
 import { RunContext } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
@@ -25,10 +26,17 @@ export class RunExecutor implements OnApplicationBootstrap {
   constructor(
     private readonly registry: RunTypeRegistry,
     private readonly runs: RunsService,
+    private readonly board: QueueBoard,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
+    // Every producer queue on the Bull board, each job linking back to its run page.
+    for (const name of this.registry.queues()) {
+      this.board.addQueue(this.runs.queue(name), (data) =>
+        typeof data.runId === 'number' ? { href: `/admin/runs/${data.runId}`, displayText: `Run #${data.runId}` } : undefined,
+      );
+    }
     if (!this.config.runsWorker) return;
     for (const def of this.registry.all()) {
       const queue = this.runs.queue(def.queue);
