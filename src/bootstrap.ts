@@ -67,13 +67,16 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   );
 
   // Swagger UI and the Bull board style themselves inline: only their pages get that allowance.
-  app.use(['/api/docs', '/admin/queues'], (_req: express.Request, res: express.Response, next: express.NextFunction) => {
-    res.setHeader(
-      'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
-    );
-    next();
-  });
+  app.use(
+    ['/api/docs', '/admin/queues'],
+    (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+      res.setHeader(
+        'Content-Security-Policy',
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+      );
+      next();
+    },
+  );
 
   const staticOpts = { maxAge: config.env === 'production' ? '7d' : 0, index: false, fallthrough: false };
   app.use('/assets/pico', express.static(join(assetDir('@picocss/pico/package.json'), 'css'), staticOpts));
@@ -106,7 +109,27 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   // Probes, metrics, assets and token-authenticated API calls never need a session row.
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (/^\/(healthz|readyz|metrics)$/.test(req.path) || req.headers.authorization) return next();
-    return sessionMiddleware(req, res, next);
+    // The session store is the database: when it is down, say so readably instead of a bare 500.
+    return sessionMiddleware(req, res, (err?: unknown) => {
+      if (!err) return next();
+      logger.error({ err, path: req.path }, 'session store unavailable');
+      const message =
+        'The database is not reachable right now, so sessions cannot be read. Try again in a moment.';
+      if (req.path.startsWith('/api/') || !req.accepts('html')) {
+        res.status(503).json({ error: 'database_unavailable', message, status: 503 });
+        return;
+      }
+      res
+        .status(503)
+        .render('errors/error', {
+          title: 'Service unavailable',
+          status: 503,
+          heading: 'Service unavailable',
+          message,
+          retry: true,
+          bare: true,
+        });
+    });
   });
 
   const openApi = SwaggerModule.createDocument(

@@ -1,7 +1,12 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { inTenant } from '../auth/ability.factory';
 import { Can } from '../auth/decorators';
+import { flash } from '../common/flash';
+import { humanDuration } from '../common/view-helpers';
+import { RunActionsService } from '../runs/run-actions.service';
+import { RunStallService } from '../runs/run-stall.service';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest, TenantContext } from '../common/principal';
@@ -26,6 +31,8 @@ export class OperationsController {
   constructor(
     private readonly query: RunsQueryService,
     private readonly registry: RunTypeRegistry,
+    private readonly actions: RunActionsService,
+    private readonly stall: RunStallService,
   ) {}
 
   @Get()
@@ -38,7 +45,7 @@ export class OperationsController {
     res.render('runs/list', {
       title: 'Operations',
       nav: 'operations',
-      ...this.listModel(tenant, filters, page),
+      ...(await this.listModel(tenant, filters, page)),
       chart: renderRunsChart(days),
       chartTotal: totals.reduce((s, t) => s + t.count, 0),
       totals,
@@ -70,7 +77,7 @@ export class OperationsController {
   async rows(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
     const { filters, page } = await this.page(tenant, q);
-    res.render('runs/_rows', { layout: false, ...this.listModel(tenant, filters, page) });
+    res.render('runs/_rows', { layout: false, ...(await this.listModel(tenant, filters, page)) });
   }
 
   @Get(':id')
@@ -86,12 +93,13 @@ export class OperationsController {
       status: row.status,
       itemIds: row.item_ids ?? null,
     };
-    const [related, context, children] = await Promise.all([
+    const [related, context, children, audit] = await Promise.all([
       def?.related ? def.related(linkCtx) : [],
       def?.describe ? def.describe(linkCtx) : [],
       this.query.children(tenant.id, row.id),
+      this.actions.auditOf(tenant.id, row.id),
     ]);
-    const run = runSummary(row, tenant.slug, this.registry.labelOf(`${row.resource}.${row.action}`));
+    const run = await this.summary(row, tenant);
     res.render('runs/detail', {
       title: `${run.label} #${run.id}`,
       nav: 'operations',
@@ -105,6 +113,15 @@ export class OperationsController {
         runSummary(c, tenant.slug, this.registry.labelOf(`${c.resource}.${c.action}`)),
       ),
       liveUrl: `/admin/t/${tenant.slug}/operations/${row.id}/live`,
+      actions: this.runActions(req, run, Boolean(def)),
+      audit: [
+        {
+          at: row.created_at,
+          actor: run.initiator,
+          description: `Started ${run.label}${row.parent_run_id ? ` (retry of run #${row.parent_run_id})` : ''}`,
+        },
+        ...audit,
+      ],
       // Without JavaScript an active run's page still follows along, just less often.
       refreshSeconds: run.active ? 5 : undefined,
     });
@@ -118,10 +135,83 @@ export class OperationsController {
     const row = await this.load(tenant, id);
     res.render('runs/_live', {
       layout: false,
-      run: runSummary(row, tenant.slug, this.registry.labelOf(`${row.resource}.${row.action}`)),
+      run: await this.summary(row, tenant),
       ...failureView(row),
       liveUrl: `/admin/t/${tenant.slug}/operations/${row.id}/live`,
     });
+  }
+
+  @Post(':id/cancel')
+  @Can('cancel', 'Run')
+  async cancel(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    const tenant = req.tenant!;
+    const run = await this.actions.cancel(tenant.id, id, req.principal);
+    flash(req, 'warning', `Run #${run.id} cancelled after ${run.processedItems} of ${run.totalItems} items.`);
+    res.redirect(303, `/admin/t/${tenant.slug}/operations/${id}`);
+  }
+
+  @Post(':id/retry')
+  @Can('retry', 'Run')
+  async retry(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    const tenant = req.tenant!;
+    const { run, reused } = await this.actions.retry(tenant.id, id, req.principal);
+    flash(
+      req,
+      reused ? 'info' : 'success',
+      reused
+        ? `A retry of run #${id} is already under way (run #${run.id}).`
+        : `Retry queued as run #${run.id}.`,
+      {
+        href: `/admin/t/${tenant.slug}/operations/${run.id}`,
+        label: 'View run',
+      },
+    );
+    res.redirect(303, `/admin/t/${tenant.slug}/operations/${id}`);
+  }
+
+  /** Cancel while active, retry once partial or failed; hidden from roles that may do neither. */
+  private runActions(
+    req: AuthedRequest,
+    run: Awaited<ReturnType<OperationsController['summary']>>,
+    producerKnown: boolean,
+  ) {
+    const tenant = req.tenant!;
+    const can = (a: 'cancel' | 'retry') => req.ability.can(a, inTenant('Run', tenant.id));
+    const base = `/admin/t/${tenant.slug}/operations/${run.id}`;
+    const out: Array<{ label: string; href?: string; allowed: boolean; reason?: string; style: string }> = [];
+    if (run.active && can('cancel'))
+      out.push({ label: 'Cancel run', href: `${base}/cancel`, allowed: true, style: 'secondary' });
+    if (!run.active && (run.bucket === 'partial' || run.bucket === 'failed') && can('retry')) {
+      out.push(
+        producerKnown
+          ? {
+              label: run.failed > 0 ? 'Retry failed items' : 'Retry run',
+              href: `${base}/retry`,
+              allowed: true,
+              style: '',
+            }
+          : {
+              label: 'Retry',
+              allowed: false,
+              reason: 'No producer handles this run type any more.',
+              style: '',
+            },
+      );
+    }
+    return out;
+  }
+
+  /** A run's view model plus its stalled flag. */
+  private async summary(row: RunRow, tenant: TenantContext) {
+    const s = runSummary(row, tenant.slug, this.registry.labelOf(`${row.resource}.${row.action}`));
+    const idle = await this.stall.stalledFor({
+      tenantId: tenant.id,
+      resource: row.resource,
+      action: row.action,
+      status: row.status,
+      updatedAt: row.updated_at,
+    });
+    return { ...s, stalled: idle !== null, stalledFor: idle !== null ? humanDuration(idle) : undefined };
   }
 
   private async load(tenant: TenantContext, id: number): Promise<RunRow> {

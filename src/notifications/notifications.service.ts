@@ -111,6 +111,16 @@ export class NotificationsService {
     ]);
   }
 
+  /** Retention: notifications of pruned runs, and any older than the cut-off. */
+  async prune(runIds: number[], before: Date): Promise<void> {
+    if (runIds.length)
+      await this.ds.query(
+        `DELETE FROM notifications WHERE run_id IN (${runIds.map(() => '?').join(', ')})`,
+        runIds,
+      );
+    await this.ds.query('DELETE FROM notifications WHERE created_at < ?', [toDbDate(before, this.mysql)]);
+  }
+
   async forRun(runId: number): Promise<NotificationRow[]> {
     const raw: Record<string, unknown>[] = await this.ds.query(
       'SELECT id, user_id, kind, title, body, link FROM notifications WHERE run_id = ? ORDER BY id',

@@ -61,6 +61,11 @@ export class RunNotificationsListener {
     }
   }
 
+  @OnEvent(RUN_EVENTS.pruned, { async: true, promisify: true, suppressErrors: true })
+  async onPruned({ runIds, before }: RunEventMap['run.pruned']): Promise<void> {
+    await this.notifications.prune(runIds, before);
+  }
+
   private async notify(
     run: RunEventSnapshot,
     n: Pick<NotificationInput, 'kind' | 'level' | 'title' | 'body'>,

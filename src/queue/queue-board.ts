@@ -17,12 +17,19 @@ export class QueueBoard {
 
   constructor(@InjectBullBoard() private readonly board: BullBoardInstance) {}
 
-  addQueue(queue: Queue, jobLink: (data: Record<string, unknown>) => { href: string; displayText: string } | undefined): void {
+  addQueue(
+    queue: Queue,
+    jobLink: (data: Record<string, unknown>) => { href: string; displayText: string } | undefined,
+  ): void {
     if (this.added.has(queue.name)) return;
     this.added.add(queue.name);
     this.board.addQueue(
       new BullAdapter(queue, {
-        externalJobUrl: (job) => jobLink((job.data ?? {}) as Record<string, unknown>) ?? { href: QUEUE_BOARD_ROUTE, displayText: 'no run' },
+        externalJobUrl: (job) =>
+          jobLink((job.data ?? {}) as Record<string, unknown>) ?? {
+            href: QUEUE_BOARD_ROUTE,
+            displayText: 'no run',
+          },
       }),
     );
   }

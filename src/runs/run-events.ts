@@ -28,6 +28,7 @@ export const RUN_EVENTS = {
   started: 'run.started',
   progress: 'run.progress',
   finished: 'run.finished',
+  pruned: 'run.pruned',
 } as const;
 
 export interface RunEventMap {
@@ -39,4 +40,6 @@ export interface RunEventMap {
     total: number;
   };
   'run.finished': { run: RunEventSnapshot };
+  /** Runs removed by retention; listeners drop what they keep about them (and anything older than `before`). */
+  'run.pruned': { runIds: number[]; before: Date };
 }

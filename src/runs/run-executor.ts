@@ -33,8 +33,14 @@ export class RunExecutor implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     // Every producer queue on the Bull board, each job linking back to its run page.
     for (const name of this.registry.queues()) {
+      // Without a listener an 'error' event (Redis went away) would crash the process; Bull reconnects itself.
+      this.runs
+        .queue(name)
+        .on('error', (e) => this.logger.warn({ err: e, queue: name }, 'queue connection error'));
       this.board.addQueue(this.runs.queue(name), (data) =>
-        typeof data.runId === 'number' ? { href: `/admin/runs/${data.runId}`, displayText: `Run #${data.runId}` } : undefined,
+        typeof data.runId === 'number'
+          ? { href: `/admin/runs/${data.runId}`, displayText: `Run #${data.runId}` }
+          : undefined,
       );
     }
     if (!this.config.runsWorker) return;

@@ -9,7 +9,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { isUniqueViolation } from '../database/sql';
+import { insertIgnore, isUniqueViolation } from '../database/sql';
 import { TransactionRunner } from '../database/transaction-runner';
 import { appendFailures, RunFailure, toFailure } from './failure-sanitizer';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
@@ -105,6 +105,15 @@ export class RunsService {
   /** Active runs whose payload matched a producer-defined key, e.g. to show "already running". */
   findActiveByKey(tenantId: number, idempotencyKey: string): Promise<OperationRun | null> {
     return this.repo.findOne({ where: { tenantId, activeKey: idempotencyKey } });
+  }
+
+  /** Every failed item id of a run, in no particular order. */
+  async failedItemIds(runId: number): Promise<string[]> {
+    const rows: Array<{ item_id: string }> = await this.repo.query(
+      'SELECT item_id FROM run_failed_items WHERE run_id = ?',
+      [runId],
+    );
+    return rows.map((r) => r.item_id);
   }
 
   listByIds(tenantId: number, ids: number[]): Promise<OperationRun[]> {
@@ -302,6 +311,16 @@ export class RunsService {
         if (!after || after.status !== 'running') throw new RunNoLongerActive(runId);
         throw new Error(
           `Run ${runId}: recording ${n} more items would exceed total_items (${after.processedItems}/${after.totalItems})`,
+        );
+      }
+      const failedIds = failures.map((f) => f.item_id).filter((id): id is string => id !== null);
+      if (failedIds.length) {
+        await insertIgnore(
+          em,
+          this.tx.isMysql,
+          'run_failed_items',
+          ['run_id', 'item_id'],
+          failedIds.map((id) => [runId, id.slice(0, 191)]),
         );
       }
       if (failures.length && after) {

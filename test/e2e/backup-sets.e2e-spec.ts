@@ -1,4 +1,6 @@
+import request from 'supertest';
 import { BackupSetsService } from '../../src/backup-sets/backup-sets.service';
+import { RunsService } from '../../src/runs/runs.service';
 import { demoChanges } from '../../src/inventory/demo-policies';
 import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
 import { NotificationsService } from '../../src/notifications/notifications.service';
@@ -132,14 +134,23 @@ describe('backup sets: Add policies as a run with per-item outcomes', () => {
 
     const before = await runCount();
     const token = await operator.csrf();
-    const [a, b] = await Promise.all(
-      [1, 2].map(() =>
-        operator.agent
-          .post(`/admin/t/contoso/backup-sets/${setId}/add-policies`)
-          .type('form')
-          .send({ _csrf: token, policy_ids: ids }),
-      ),
-    );
+    // Held in the queue while both clicks arrive, so "still active" is certain for the second one.
+    const queue = t.get<RunsService>(RunsService).queue('backup-sets');
+    await queue.pause(true);
+    let a: request.Response;
+    let b: request.Response;
+    try {
+      [a, b] = await Promise.all(
+        [1, 2].map(() =>
+          operator.agent
+            .post(`/admin/t/contoso/backup-sets/${setId}/add-policies`)
+            .type('form')
+            .send({ _csrf: token, policy_ids: ids }),
+        ),
+      );
+    } finally {
+      await queue.resume(true);
+    }
     expect([a.status, b.status]).toEqual([303, 303]);
     expect(await runCount()).toBe(before + 1);
     const runId = Number(

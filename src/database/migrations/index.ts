@@ -2,6 +2,7 @@ import { Foundation1764100000000 } from './1764100000000-foundation';
 import { Runs1764200000000 } from './1764200000000-runs';
 import { InventoryDriftNotifications1764300000000 } from './1764300000000-inventory-drift-notifications';
 import { BackupSets1764400000000 } from './1764400000000-backup-sets';
+import { RunOperations1764500000000 } from './1764500000000-run-operations';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   Runs1764200000000,
   InventoryDriftNotifications1764300000000,
   BackupSets1764400000000,
+  RunOperations1764500000000,
 ];

@@ -1,0 +1,182 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { Job, Queue } from 'bull';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { fromDbDate, toDbDate } from '../database/sql';
+import { RUN_EVENTS } from './run-events';
+import { rollupDay } from './run-rollup';
+import { RunTypeRegistry } from './run-types.registry';
+import { jobIdFor, JobData, RunsService } from './runs.service';
+
+export const MAINTENANCE_QUEUE = 'hub-maintenance';
+const PRUNE_BATCH = 1000;
+
+export interface ReconcileReport {
+  requeued: number[];
+  failed: number[];
+}
+
+/**
+ * Keeps the promise that no run stays pending or running forever, and that history does not grow
+ * without bound. Runs on workers: once at start and then as Bull repeatable jobs (so one worker of
+ * many does each round).
+ */
+@Injectable()
+export class RunMaintenance implements OnApplicationBootstrap {
+  private readonly logger = new Logger('RunMaintenance');
+
+  constructor(
+    @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
+    private readonly runs: RunsService,
+    private readonly registry: RunTypeRegistry,
+    private readonly ds: DataSource,
+    private readonly events: EventEmitter2,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.queue.on('error', (e) => this.logger.warn({ err: e }, 'maintenance queue error'));
+    if (!this.config.runsWorker) return;
+    void this.queue.process('reconcile', 1, () => this.reconcile());
+    void this.queue.process('retention', 1, () => this.prune());
+    void this.schedule().catch((e) => this.logger.warn({ err: e }, 'could not schedule maintenance'));
+    // Right away too: a worker that starts after an outage should not wait a whole interval.
+    setTimeout(
+      () => void this.reconcile().catch((e) => this.logger.warn({ err: e }, 'reconcile failed')),
+      1000,
+    ).unref();
+  }
+
+  private async schedule(): Promise<void> {
+    const every = this.config.queue.reconcileIntervalSeconds;
+    if (every > 0) {
+      await this.queue.add(
+        'reconcile',
+        {},
+        { repeat: { every: every * 1000 }, jobId: 'reconcile', removeOnComplete: 10, removeOnFail: 10 },
+      );
+    }
+    await this.queue.add(
+      'retention',
+      {},
+      { repeat: { every: 3_600_000 }, jobId: 'retention', removeOnComplete: 10, removeOnFail: 10 },
+    );
+  }
+
+  /**
+   * Pending runs with no job (Redis flushed, or the process died between insert and enqueue) are
+   * enqueued again; running runs whose job is gone are enqueued again (they resume after their last
+   * committed batch) or, if Bull gave up on the job, failed as worker_lost.
+   */
+  async reconcile(
+    olderThanMs = Math.max(10_000, this.config.queue.enqueueTimeoutMs * 2),
+  ): Promise<ReconcileReport> {
+    const report: ReconcileReport = { requeued: [], failed: [] };
+    const mysql = this.ds.options.type === 'mysql';
+    const pendingCut = toDbDate(new Date(Date.now() - olderThanMs), mysql);
+    const runningCut = toDbDate(
+      new Date(Date.now() - Math.max(olderThanMs, this.config.queue.lockDurationMs * 2)),
+      mysql,
+    );
+    const rows: Array<{ id: number; tenant_id: number; status: string }> = await this.ds.query(
+      `SELECT id, tenant_id, status FROM operation_runs
+       WHERE (status = 'pending' AND updated_at < ?) OR (status = 'running' AND updated_at < ?) ORDER BY id LIMIT 500`,
+      [pendingCut, runningCut],
+    );
+    for (const row of rows) {
+      const run = await this.runs.findById(Number(row.id));
+      if (!run || !['pending', 'running'].includes(run.status)) continue;
+      const def = this.registry.get(run.runType());
+      const log = { runId: run.id, tenantId: run.tenantId, status: run.status };
+      if (!def) {
+        await this.runs.fail(run.id, {
+          reasonCode: 'unexpected_error',
+          message: `No producer handles "${run.runType()}" any more.`,
+        });
+        report.failed.push(run.id);
+        continue;
+      }
+      const queue = this.runs.queue(def.queue);
+      let job: Job<JobData> | null;
+      try {
+        job = await queue.getJob(jobIdFor(run.id));
+      } catch (e) {
+        this.logger.warn({ ...log, err: e }, 'queue unreachable; will try again');
+        return report;
+      }
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'missing' || (state === 'completed' && run.status === 'pending')) {
+        try {
+          if (job) await job.remove();
+          await queue.add(
+            run.runType(),
+            { runId: run.id, tenantId: run.tenantId },
+            { jobId: jobIdFor(run.id) },
+          );
+          report.requeued.push(run.id);
+          this.logger.warn(log, 'run had no job; enqueued again');
+        } catch (e) {
+          await this.runs.fail(run.id, {
+            reasonCode: 'queue_unavailable',
+            message: 'The run had lost its job and could not be queued again.',
+          });
+          report.failed.push(run.id);
+          this.logger.error({ ...log, err: e }, 'run lost its job and could not be requeued');
+        }
+      } else if (state === 'failed' || state === 'completed') {
+        await this.runs.fail(run.id, {
+          reasonCode: 'worker_lost',
+          message: 'The worker processing this run stopped before finishing it.',
+        });
+        report.failed.push(run.id);
+        this.logger.warn({ ...log, state }, 'job ended without ending its run; run failed');
+      }
+    }
+    return report;
+  }
+
+  /** Removes runs older than the retention period (and, through run.pruned, what hangs off them). */
+  async prune(now = new Date()): Promise<number> {
+    const mysql = this.ds.options.type === 'mysql';
+    const cutoff = new Date(now.getTime() - this.config.retentionDays * 86_400_000);
+    let removed = 0;
+    for (;;) {
+      const ids: number[] = (
+        await this.ds.query(
+          `SELECT id FROM operation_runs WHERE created_at < ? AND status NOT IN ('pending', 'running') ORDER BY created_at, id LIMIT ${PRUNE_BATCH}`,
+          [toDbDate(cutoff, mysql)],
+        )
+      ).map((r: { id: number }) => Number(r.id));
+      if (!ids.length) break;
+      const list = ids.map(() => '?').join(', ');
+      await this.ds.transaction(async (em) => {
+        for (const table of ['run_failed_items', 'run_audit'])
+          await em.query(`DELETE FROM ${table} WHERE run_id IN (${list})`, ids);
+        await em.query(`DELETE FROM operation_runs WHERE id IN (${list})`, ids);
+      });
+      this.events.emit(RUN_EVENTS.pruned, { runIds: ids, before: cutoff });
+      removed += ids.length;
+      if (ids.length < PRUNE_BATCH) break;
+    }
+    await this.ds.query('DELETE FROM run_daily_counts WHERE day < ?', [rollupDay(cutoff)]);
+    this.events.emit(RUN_EVENTS.pruned, { runIds: [], before: cutoff });
+    if (removed) this.logger.log({ removed, before: cutoff.toISOString() }, 'pruned old runs');
+    return removed;
+  }
+
+  /** For the stalled flag: how long recent successful runs of a type took, longest first. */
+  async recentDurationsMs(tenantId: number, resource: string, action: string): Promise<number[]> {
+    const raw: Array<{ started_at: unknown; finished_at: unknown }> = await this.ds.query(
+      `SELECT started_at, finished_at FROM operation_runs
+       WHERE tenant_id = ? AND resource = ? AND action = ? AND status_bucket = 'succeeded' ORDER BY created_at DESC LIMIT 20`,
+      [tenantId, resource, action],
+    );
+    return raw
+      .map((r) => (fromDbDate(r.finished_at)?.getTime() ?? 0) - (fromDbDate(r.started_at)?.getTime() ?? 0))
+      .filter((d) => d > 0)
+      .sort((a, b) => b - a);
+  }
+}

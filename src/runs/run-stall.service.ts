@@ -1,0 +1,44 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { RunMaintenance } from './run-maintenance';
+
+const MIN_MS = 2 * 60_000;
+const MAX_MS = 6 * 3_600_000;
+const CACHE_MS = 60_000;
+
+/**
+ * When a running run counts as stalled: no progress for longer than STALL_THRESHOLD_SECONDS, or, by
+ * default, three times the longest of that type's recent successful runs in the tenant (within 2 min
+ * to 6 h) — a 10-second sync is stuck after a few minutes, a two-hour backup is not.
+ */
+@Injectable()
+export class RunStallService {
+  private readonly cache = new Map<string, { ms: number; at: number }>();
+
+  constructor(
+    private readonly maintenance: RunMaintenance,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async thresholdMs(tenantId: number, resource: string, action: string): Promise<number> {
+    if (this.config.stallThresholdSeconds) return this.config.stallThresholdSeconds * 1000;
+    const key = `${tenantId}:${resource}.${action}`;
+    const hit = this.cache.get(key);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.ms;
+    const [longest] = await this.maintenance.recentDurationsMs(tenantId, resource, action);
+    const ms = Math.min(MAX_MS, Math.max(MIN_MS, (longest ?? 0) * 3));
+    this.cache.set(key, { ms, at: Date.now() });
+    return ms;
+  }
+
+  /** How long a running run has shown no progress, when that is past its threshold. */
+  async stalledFor(
+    run: { tenantId: number; resource: string; action: string; status: string; updatedAt: Date },
+    now = Date.now(),
+  ): Promise<number | null> {
+    if (run.status !== 'running') return null;
+    const idle = now - run.updatedAt.getTime();
+    return idle > (await this.thresholdMs(run.tenantId, run.resource, run.action)) ? idle : null;
+  }
+}
