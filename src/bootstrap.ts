@@ -119,16 +119,14 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
         res.status(503).json({ error: 'database_unavailable', message, status: 503 });
         return;
       }
-      res
-        .status(503)
-        .render('errors/error', {
-          title: 'Service unavailable',
-          status: 503,
-          heading: 'Service unavailable',
-          message,
-          retry: true,
-          bare: true,
-        });
+      res.status(503).render('errors/error', {
+        title: 'Service unavailable',
+        status: 503,
+        heading: 'Service unavailable',
+        message,
+        retry: true,
+        bare: true,
+      });
     });
   });
 

@@ -19,6 +19,7 @@ export interface DemoState {
   fault: ProviderFault | null;
   faultOperations: FaultOperation[];
   faultMessage: string | null;
+  latencyMs: number;
 }
 
 /** What a provider says when it fails, worded the way Graph does (URLs and all: the sanitizer copes). */
@@ -58,7 +59,7 @@ export class DemoPolicySource implements PolicySource {
 
   async state(tenantId: number): Promise<DemoState> {
     const [row] = await this.ds.query(
-      'SELECT generation, size, fault, fault_operations, fault_message FROM demo_source_state WHERE tenant_id = ?',
+      'SELECT generation, size, fault, fault_operations, fault_message, latency_ms FROM demo_source_state WHERE tenant_id = ?',
       [tenantId],
     );
     return {
@@ -69,12 +70,12 @@ export class DemoPolicySource implements PolicySource {
         ? (String(row.fault_operations).split(',') as FaultOperation[])
         : [],
       faultMessage: row?.fault_message ?? null,
+      latencyMs: Number(row?.latency_ms ?? 0),
     };
   }
 
   async listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]> {
-    const s = await this.state(tenant.id);
-    this.raiseFault(s, 'list');
+    const s = await this.call(tenant.id, 'list');
     return this.upstream(tenant.slug, s).list;
   }
 
@@ -83,22 +84,19 @@ export class DemoPolicySource implements PolicySource {
     policyType: string,
     externalId: string,
   ): Promise<SourcePolicy | null> {
-    const s = await this.state(tenant.id);
-    this.raiseFault(s, 'get');
+    const s = await this.call(tenant.id, 'get');
     return this.upstream(tenant.slug, s).byKey.get(`${policyType}:${externalId}`) ?? null;
   }
 
   /** Batch variant used by backup capture: one state read for many policies. */
   async getPolicies(tenant: PolicySourceTenant, keys: Array<{ policyType: string; externalId: string }>) {
-    const s = await this.state(tenant.id);
-    this.raiseFault(s, 'get');
+    const s = await this.call(tenant.id, 'get');
     const up = this.upstream(tenant.slug, s);
     return keys.map((k) => up.byKey.get(`${k.policyType}:${k.externalId}`) ?? null);
   }
 
   async settingLabels(tenant: PolicySourceTenant, paths: string[]): Promise<Record<string, string>> {
-    const s = await this.state(tenant.id);
-    this.raiseFault(s, 'labels');
+    await this.call(tenant.id, 'labels');
     const out: Record<string, string> = {};
     for (const p of paths) {
       // The innermost keyed element names the setting (a settings-catalog definition id); otherwise the last key.
@@ -134,6 +132,11 @@ export class DemoPolicySource implements PolicySource {
     });
   }
 
+  /** Simulated provider latency per call, to watch long runs. */
+  async setLatency(tenantId: number, ms: number): Promise<void> {
+    await this.save(tenantId, { latencyMs: ms });
+  }
+
   /** For benchmarks: a tenant of another size. */
   async setSize(tenantId: number, size: number): Promise<void> {
     await this.save(tenantId, { size });
@@ -152,6 +155,14 @@ export class DemoPolicySource implements PolicySource {
     return entry;
   }
 
+  /** One provider call: its simulated latency, then its simulated fault, if any. */
+  private async call(tenantId: number, op: FaultOperation): Promise<DemoState> {
+    const s = await this.state(tenantId);
+    if (s.latencyMs > 0) await new Promise((r) => setTimeout(r, s.latencyMs));
+    this.raiseFault(s, op);
+    return s;
+  }
+
   private raiseFault(s: DemoState, op: FaultOperation): void {
     if (!s.fault || !s.faultOperations.includes(op)) return;
     throw new ProviderError(s.fault, s.faultMessage || DEFAULT_FAULT_MESSAGES[s.fault], STATUS[s.fault]);
@@ -166,14 +177,24 @@ export class DemoPolicySource implements PolicySource {
       next.fault,
       next.faultOperations.join(',') || null,
       next.faultMessage,
+      next.latencyMs,
       toDbDate(new Date(), this.mysql),
     ];
-    const cols = 'tenant_id, generation, size, fault, fault_operations, fault_message, updated_at';
-    const set = ['generation', 'size', 'fault', 'fault_operations', 'fault_message', 'updated_at'];
+    const cols =
+      'tenant_id, generation, size, fault, fault_operations, fault_message, latency_ms, updated_at';
+    const set = [
+      'generation',
+      'size',
+      'fault',
+      'fault_operations',
+      'fault_message',
+      'latency_ms',
+      'updated_at',
+    ];
     await this.ds.query(
       this.mysql
-        ? `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${set.map((c) => `${c} = VALUES(${c})`).join(', ')}`
-        : `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET ${set.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        ? `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${set.map((c) => `${c} = VALUES(${c})`).join(', ')}`
+        : `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET ${set.map((c) => `${c} = excluded.${c}`).join(', ')}`,
       row,
     );
   }

@@ -243,14 +243,12 @@ export class OperationsController {
     return { filters, page };
   }
 
-  private listModel(
+  private async listModel(
     tenant: TenantContext,
     filters: RunFilters,
     page: Awaited<ReturnType<RunsQueryService['list']>>,
   ) {
-    const runs = page.rows.map((r) =>
-      runSummary(r, tenant.slug, this.registry.labelOf(`${r.resource}.${r.action}`)),
-    );
+    const runs = await Promise.all(page.rows.map((r) => this.summary(r, tenant)));
     const first = page.rows[0];
     const last = page.rows[page.rows.length - 1];
     const hasOlder = filters.direction === 'older' ? page.hasMore : true;

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
+import { MigrationInterface, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
 import { columns } from '../migration-helpers';
 
 export class RunOperations1764500000000 implements MigrationInterface {
@@ -32,9 +32,12 @@ export class RunOperations1764500000000 implements MigrationInterface {
         indices: [new TableIndex({ name: 'ix_run_audit_run', columnNames: ['run_id', 'id'] })],
       }),
     );
+    // Simulated provider latency of the demo source, to watch long runs (and kill workers under them).
+    await q.addColumn('demo_source_state', new TableColumn({ ...c.int('latency_ms', 0) }));
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropColumn('demo_source_state', 'latency_ms');
     await q.dropTable('run_audit');
     await q.dropTable('run_failed_items');
   }
