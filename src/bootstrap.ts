@@ -85,12 +85,19 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
 
   const secret = config.sessionSecret ?? embeddedSessionSecret(config, logger);
   const sessions = app.get<Repository<SessionRow>>(getRepositoryToken(SessionRow));
-  // limitSubquery off: MariaDB rejects DELETE … IN (SELECT … LIMIT n).
+  // limitSubquery off: MariaDB rejects DELETE … IN (SELECT … LIMIT n). onError set: without it the
+  // store announces a permanent "disconnect" on the first failed query and express-session then
+  // silently drops sessions until a restart; with it, each request sees the error (a readable 503)
+  // and sessions work again as soon as the database does.
   const store = new TypeormStore({
     cleanupLimit: 2,
     limitSubquery: false,
     ttl: SESSION_HOURS * 3600,
+    onError: (_store: unknown, err: unknown) => logger.warn({ err }, 'session store query failed'),
   }).connect(sessions);
+  // Sessions expire a fixed time after sign-in; the library's touch() would write on every page view
+  // (and calls back twice), so it is turned into the no-op a fixed expiry needs.
+  store.touch = (_sid: string, _sess: unknown, cb?: (err?: unknown) => void) => cb?.();
   const sessionMiddleware = session({
     name: 'ops.sid',
     secret,

@@ -324,6 +324,24 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
     expect(res.text).toContain('process_resident_memory_bytes');
   });
 
+  it('answers a readable 503 while the database is unreachable, says so on /readyz, and recovers', async () => {
+    await t.dataSource.destroy();
+    try {
+      const page = await admin.agent.get('/admin/t/contoso/operations').expect(503);
+      expect(page.text).toContain('The database is not reachable right now');
+      expect(page.text).not.toMatch(/at \S+ \(.*:\d+:\d+\)/);
+      const api = await admin.agent.get('/api/v1/tenants/contoso/runs').expect(503);
+      expect(api.body.error).toBe('database_unavailable');
+      const ready = await request(t.server).get('/readyz').expect(503);
+      expect(ready.body.down).toEqual(['database']);
+      await request(t.server).get('/healthz').expect(200);
+    } finally {
+      await t.dataSource.initialize();
+    }
+    await admin.agent.get('/admin/t/contoso/operations').expect(200);
+    await request(t.server).get('/readyz').expect(200);
+  });
+
   it('a worker-only process answers its probes and nothing else', async () => {
     const worker = await createTestApp({ env: { APP_ROLE: 'worker' }, backends: t.backends });
     try {
