@@ -4,6 +4,7 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { flash } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
+import { pageParam, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
 import { controlFor } from '../common/start-control';
 import { InventoryService, POLICY_TYPE_LABELS } from '../inventory/inventory.service';
@@ -11,18 +12,6 @@ import { BackupSetsService, MAX_SELECTION } from './backup-sets.service';
 
 const ITEMS_PAGE = 50;
 const PICKER_PAGE = 100;
-
-function text(v: unknown, key: string, max = 200): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw AppError.badRequest(`"${key}" must be given once.`);
-  return v.trim().slice(0, max) || undefined;
-}
-
-function pageOf(v: unknown): number {
-  const raw = text(v, 'page') ?? '1';
-  if (!/^[1-9]\d{0,5}$/.test(raw)) throw AppError.badRequest('"page" must be a page number from 1.');
-  return Number(raw);
-}
 
 /** policy_ids from a form: one value or many; anything but whole ids is refused whole. */
 function policyIds(v: unknown): number[] {
@@ -60,8 +49,8 @@ export class BackupSetsController {
     const id = await this.sets.create(
       tenant.id,
       req.principal.id,
-      text(body.name, 'name', 500) ?? '',
-      text(body.description, 'description', 1000) ?? null,
+      textParam(body.name, 'name', 500) ?? '',
+      textParam(body.description, 'description', 1000) ?? null,
     );
     flash(req, 'success', 'Backup set created. Add policies to it below.');
     res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
@@ -77,10 +66,10 @@ export class BackupSetsController {
   ) {
     const tenant = req.tenant!;
     const set = await this.sets.get(tenant.id, id);
-    const search = text(q.q, 'q', 100);
-    const page = pageOf(q.page);
-    const pickSearch = text(q.pick, 'pick', 100);
-    const pickType = text(q.type, 'type', 64);
+    const search = textParam(q.q, 'q', 100);
+    const page = pageParam(q.page);
+    const pickSearch = textParam(q.pick, 'pick', 100);
+    const pickType = textParam(q.type, 'type', 64);
     if (pickType && !(pickType in POLICY_TYPE_LABELS))
       throw AppError.badRequest(`Unknown policy type "${pickType}".`);
     const add = controlFor(req, 'start', 'Run', 'backup sets');
@@ -163,8 +152,8 @@ export class BackupSetsController {
     if (body.all_matching === '1') {
       const all = await this.inventory.policyIdsMatching(
         tenant.id,
-        text(body.pick, 'pick', 100),
-        text(body.type, 'type', 64),
+        textParam(body.pick, 'pick', 100),
+        textParam(body.type, 'type', 64),
         MAX_SELECTION + 1,
       );
       ids = [...ids, ...all];
@@ -193,8 +182,8 @@ export class BackupSetsController {
     await this.sets.rename(
       tenant.id,
       id,
-      text(body.name, 'name', 500) ?? '',
-      text(body.description, 'description', 1000) ?? null,
+      textParam(body.name, 'name', 500) ?? '',
+      textParam(body.description, 'description', 1000) ?? null,
     );
     flash(req, 'success', 'Backup set updated.');
     res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);

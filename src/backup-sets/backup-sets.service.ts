@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
-import { chunks, fromDbDate, isUniqueViolation, toDbDate } from '../database/sql';
+import { chunks, containsClause, fromDbDate, isUniqueViolation, toDbDate } from '../database/sql';
 import { InventoryService } from '../inventory/inventory.service';
 import { RunsService, StartRunResult } from '../runs/runs.service';
 import { BACKUP_ADD_POLICIES } from './backup-sets.queue';
@@ -110,8 +110,9 @@ export class BackupSetsService {
     const where = ['backup_set_id = ?', 'tenant_id = ?'];
     const params: unknown[] = [setId, tenantId];
     if (search) {
-      where.push(`LOWER(display_name) LIKE ?${this.mysql ? '' : " ESCAPE '\\'"}`);
-      params.push(`%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      const like = containsClause('display_name', search, this.mysql);
+      where.push(like.sql);
+      params.push(like.param);
     }
     const [{ n }] = await this.ds.query(
       `SELECT COUNT(*) AS n FROM backup_items WHERE ${where.join(' AND ')}`,

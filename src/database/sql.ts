@@ -81,3 +81,15 @@ export function chunks<T>(items: T[], size: number): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/** A case-insensitive "contains" condition on a column, with LIKE wildcards in the search taken literally. */
+export function containsClause(
+  column: string,
+  search: string,
+  mysql: boolean,
+): { sql: string; param: string } {
+  return {
+    sql: `LOWER(${column}) LIKE ?${mysql ? '' : " ESCAPE '\\'"}`,
+    param: `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+  };
+}

@@ -4,6 +4,7 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { flash } from '../common/flash';
 import type { AuthedRequest } from '../common/principal';
+import { idParam, pageParam, textParam } from '../common/query-params';
 import { controlFor } from '../common/start-control';
 import { POLICY_TYPE_LABELS } from '../inventory/inventory.service';
 import { RunsService } from '../runs/runs.service';
@@ -85,27 +86,17 @@ export class DriftController {
   @Can('read', 'Finding')
   async findings(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
-    const runRaw = q.run;
-    const changeRaw = q.change;
-    const pageRaw = q.page ?? '1';
-    if (runRaw !== undefined && (typeof runRaw !== 'string' || !/^[1-9]\d{0,14}$/.test(runRaw))) {
-      throw AppError.badRequest('"run" must be the id of a drift generation run.');
-    }
-    if (
-      changeRaw !== undefined &&
-      changeRaw !== '' &&
-      (typeof changeRaw !== 'string' || !CHANGE_TYPES.includes(changeRaw as ChangeType))
-    ) {
+    const runId = idParam(q.run, 'run', 'the id of a drift generation run');
+    const changeRaw = textParam(q.change, 'change');
+    if (changeRaw && !CHANGE_TYPES.includes(changeRaw as ChangeType)) {
       throw AppError.badRequest(`"change" must be one of: ${CHANGE_TYPES.join(', ')}.`);
     }
-    if (typeof pageRaw !== 'string' || !/^[1-9]\d{0,5}$/.test(pageRaw))
-      throw AppError.badRequest('"page" must be a page number from 1.');
-    const page = Number(pageRaw);
-    const changeType = (changeRaw || undefined) as ChangeType | undefined;
+    const page = pageParam(q.page);
+    const changeType = changeRaw as ChangeType | undefined;
 
     let run;
-    if (runRaw) {
-      run = await this.runs.getForTenant(tenant.id, Number(runRaw));
+    if (runId) {
+      run = await this.runs.getForTenant(tenant.id, runId);
       if (run.runType() !== 'drift.generate')
         throw AppError.badRequest(`Run #${run.id} is not a drift generation run.`);
     } else {

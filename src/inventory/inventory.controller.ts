@@ -4,6 +4,7 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { flash } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
+import { idParam, pageParam, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
 import { controlFor } from '../common/start-control';
 import { DemoPolicySource, FAULT_OPERATIONS, FaultOperation } from './demo-policy-source';
@@ -18,13 +19,6 @@ const FAULTS: ProviderFault[] = [
   'provider_unavailable',
 ];
 
-function text(q: Record<string, unknown>, key: string, max = 100): string | undefined {
-  const v = q[key];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw AppError.badRequest(`"${key}" must be given once.`);
-  return v.trim().slice(0, max) || undefined;
-}
-
 @Controller('admin/t/:tenant')
 export class InventoryController {
   constructor(
@@ -36,16 +30,11 @@ export class InventoryController {
   @Can('read', 'Policy')
   async policies(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
-    const search = text(q, 'q');
-    const type = text(q, 'type');
+    const search = textParam(q.q, 'q', 100);
+    const type = textParam(q.type, 'type', 100);
     if (type && !(type in POLICY_TYPE_LABELS)) throw AppError.badRequest(`Unknown policy type "${type}".`);
-    const syncRaw = text(q, 'sync');
-    if (syncRaw && !/^[1-9]\d{0,14}$/.test(syncRaw))
-      throw AppError.badRequest('"sync" must be an inventory sync run id.');
-    const pageRaw = text(q, 'page') ?? '1';
-    if (!/^[1-9]\d{0,5}$/.test(pageRaw)) throw AppError.badRequest('"page" must be a page number from 1.');
-    const page = Number(pageRaw);
-    const syncRunId = syncRaw ? Number(syncRaw) : undefined;
+    const syncRunId = idParam(q.sync, 'sync', 'an inventory sync run id');
+    const page = pageParam(q.page);
     const { rows, total } = await this.inventory.listPolicies(tenant.id, {
       search,
       type,

@@ -1,6 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { chunks, fromDbDate, insertIgnore, parseJson, toDbDate, upsertRows } from '../database/sql';
+import {
+  chunks,
+  containsClause,
+  fromDbDate,
+  insertIgnore,
+  parseJson,
+  toDbDate,
+  upsertRows,
+} from '../database/sql';
 import { RunsService, StartRunResult } from '../runs/runs.service';
 import { INVENTORY_SYNC } from './inventory.queue';
 import { normalizePayload, payloadHash } from './normalize-payload';
@@ -99,11 +107,11 @@ export class InventoryService {
       params.push(q.type);
     }
     if (q.search) {
-      where.push(`LOWER(${col('display_name')}) LIKE ?`);
-      params.push(`%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      const like = containsClause(col('display_name'), q.search, this.mysql);
+      where.push(like.sql);
+      params.push(like.param);
     }
-    const escape = q.search && !this.mysql ? " ESCAPE '\\'" : '';
-    const whereSql = where.join(' AND ') + (q.search ? escape : '');
+    const whereSql = where.join(' AND ');
     const [{ n }] = await this.ds.query(`SELECT COUNT(*) AS n FROM ${from} WHERE ${whereSql}`, params);
     const raw: Record<string, unknown>[] = await this.ds.query(
       `SELECT p.id, ${col('policy_type')} AS policy_type, ${col('external_id')} AS external_id, ${col('display_name')} AS display_name,

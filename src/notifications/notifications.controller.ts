@@ -4,6 +4,7 @@ import { AppError } from '../common/app-error';
 import { flash } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
+import { idParam } from '../common/query-params';
 import { NotificationsService } from './notifications.service';
 
 const PAGE = 30;
@@ -19,13 +20,11 @@ export class NotificationsController {
     @Query('before') before?: unknown,
     @Query('unread') unread?: unknown,
   ) {
-    if (before !== undefined && (typeof before !== 'string' || !/^[1-9]\d{0,14}$/.test(before))) {
-      throw AppError.badRequest('"before" must be a notification id.');
-    }
+    const beforeId = idParam(before, 'before', 'a notification id');
     const tenantIds = req.principal.memberships.map((m) => m.tenantId);
     const names = new Map(req.principal.memberships.map((m) => [m.tenantId, m.name]));
     const rows = await this.notifications.list(req.principal.id, tenantIds, {
-      beforeId: before ? Number(before) : undefined,
+      beforeId,
       unreadOnly: unread === '1',
       limit: PAGE + 1,
     });

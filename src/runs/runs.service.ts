@@ -385,21 +385,7 @@ export class RunsService {
       const bucket = statusBucket(status, run.failed);
       const merged = appendFailures(run.failures ?? [], run.failuresOmitted, failures);
       const now = new Date();
-      const moved = await this.tx.run(async (em) => {
-        const ok = await this.updateRun(em, runId, [run.status], {
-          status,
-          statusBucket: bucket,
-          finishedAt: now,
-          updatedAt: now,
-          activeKey: null,
-          failures: merged.failures,
-          failuresOmitted: merged.omitted,
-        });
-        if (ok) await applyRollup(em, this.tx.isMysql, run, transition(run.statusBucket, bucket));
-        return ok;
-      });
-      if (!moved) continue; // its status changed under us (e.g. pending → running): decide again
-      Object.assign(run, {
+      const changes: Partial<OperationRun> = {
         status,
         statusBucket: bucket,
         finishedAt: now,
@@ -407,7 +393,14 @@ export class RunsService {
         activeKey: null,
         failures: merged.failures,
         failuresOmitted: merged.omitted,
+      };
+      const moved = await this.tx.run(async (em) => {
+        const ok = await this.updateRun(em, runId, [run.status], changes);
+        if (ok) await applyRollup(em, this.tx.isMysql, run, transition(run.statusBucket, bucket));
+        return ok;
       });
+      if (!moved) continue; // its status changed under us (e.g. pending → running): decide again
+      Object.assign(run, changes);
       this.emit(RUN_EVENTS.finished, { run: this.snapshot(run) });
       return run;
     }
