@@ -16,6 +16,16 @@ import { LoginThrottleGuard } from './login-throttle.guard';
 import { SessionRow } from './session.entity';
 import { User } from './user.entity';
 
+/** No Origin header (same-origin navigation), or one naming this host; "null" or garbage is foreign. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (!origin) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
 @Module({
   imports: [
     TypeOrmModule.forFeature([User, ApiToken, SessionRow]),
@@ -43,8 +53,7 @@ import { User } from './user.entity';
           const userId = (req.session as { userId?: number } | undefined)?.userId;
           if (!userId) return false;
           // The board's own buttons (retry, clean) post JSON from its page; refuse them from anywhere else.
-          const origin = req.headers.origin;
-          if (req.method !== 'GET' && origin && new URL(origin).host !== req.headers.host) return false;
+          if (req.method !== 'GET' && !sameOrigin(req.headers.origin, req.headers.host)) return false;
           const principal = await auth.principalFor(userId);
           return Boolean(principal && abilities.forPrincipal(principal).can('read', 'BullBoard'));
         },

@@ -29,6 +29,7 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 export class HealthService implements OnApplicationShutdown {
   /** A dedicated connection: probing through a queue's client would wait in its offline queue. */
   private readonly redis: Redis;
+  private readonly connected: Promise<void>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -42,13 +43,15 @@ export class HealthService implements OnApplicationShutdown {
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
     this.redis.on('error', () => undefined);
+    // Connected once, up front: probes arriving together must not race to connect it.
+    this.connected = this.redis.connect().catch(() => undefined);
   }
 
   async check(): Promise<{ database: Check; redis: Check }> {
     const [database, redis] = await Promise.all([
       this.probe('database', () => this.dataSource.query('SELECT 1')),
       this.probe('redis', async () => {
-        if (this.redis.status === 'wait') await this.redis.connect();
+        await this.connected;
         return this.redis.ping();
       }),
     ]);
