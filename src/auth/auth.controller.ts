@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError } from '../common/app-error';
-import { flash } from '../common/flash';
+import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
 import { AuthService } from './auth.service';
@@ -17,10 +17,6 @@ function safeNext(next: unknown): string {
 
 function regenerate(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.regenerate((e) => (e ? reject(e) : resolve())));
-}
-
-function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
 }
 
 @Controller()
@@ -64,15 +60,14 @@ export class AuthController {
     // A fresh session id on login, so an id planted before sign-in is worthless afterwards.
     await regenerate(req);
     (req.session as { userId?: number }).userId = user.id;
-    await saveSession(req);
-    res.redirect(303, next);
+    await redirectSeeOther(req, res, next);
   }
 
   @Post('/logout')
   async logout(@Req() req: Request, @Res() res: Response) {
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
     res.clearCookie('ops.sid');
-    res.redirect(303, '/login');
+    await redirectSeeOther(req, res, '/login');
   }
 
   @Get('/admin')
@@ -111,13 +106,13 @@ export class AuthController {
     const { token } = await this.auth.createToken(req.principal.id, label);
     // Shown once on the next page and then forgotten: only its hash is kept.
     (req.session as { newToken?: string }).newToken = token;
-    res.redirect(303, '/admin/profile');
+    await redirectSeeOther(req, res, '/admin/profile');
   }
 
   @Post('/admin/profile/tokens/:id/revoke')
   async revokeToken(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     if (!(await this.auth.revokeToken(req.principal.id, id))) throw AppError.notFound('Token');
     flash(req, 'success', 'Token revoked.');
-    res.redirect(303, '/admin/profile');
+    await redirectSeeOther(req, res, '/admin/profile');
   }
 }

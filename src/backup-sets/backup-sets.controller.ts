@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
-import { flash } from '../common/flash';
+import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import { pageParam, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
@@ -53,7 +53,7 @@ export class BackupSetsController {
       textParam(body.description, 'description', 1000) ?? null,
     );
     flash(req, 'success', 'Backup set created. Add policies to it below.');
-    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets/${id}`);
   }
 
   @Get(':id')
@@ -167,7 +167,7 @@ export class BackupSetsController {
         : `Adding ${run.totalItems} polic${run.totalItems === 1 ? 'y' : 'ies'} as run #${run.id}.`,
       { href: `/admin/t/${tenant.slug}/operations/${run.id}`, label: 'View run' },
     );
-    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets/${id}`);
   }
 
   @Post(':id/rename')
@@ -186,7 +186,7 @@ export class BackupSetsController {
       textParam(body.description, 'description', 1000) ?? null,
     );
     flash(req, 'success', 'Backup set updated.');
-    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets/${id}`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets/${id}`);
   }
 
   @Post(':id/delete')
@@ -196,6 +196,6 @@ export class BackupSetsController {
     const set = await this.sets.get(tenant.id, id);
     await this.sets.delete(tenant.id, id);
     flash(req, 'success', `Backup set “${set.name}” deleted.`);
-    res.redirect(303, `/admin/t/${tenant.slug}/backup-sets`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets`);
   }
 }

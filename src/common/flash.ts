@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 
 export interface FlashMessage {
   type: 'success' | 'info' | 'warning' | 'error';
@@ -23,4 +23,15 @@ export function takeFlash(req: Request): FlashMessage[] {
   const messages = s.flash;
   delete s.flash;
   return messages;
+}
+
+/**
+ * Redirects after a POST once the session (and any flash in it) is stored. express-session would
+ * otherwise send the redirect while still saving, and a fast browser can load the next page before
+ * its flash exists.
+ */
+export async function redirectSeeOther(req: Request, res: Response, url: string): Promise<void> {
+  if (req.session)
+    await new Promise<void>((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+  res.redirect(303, url);
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
-import { flash } from '../common/flash';
+import { flash, redirectSeeOther } from '../common/flash';
 import type { AuthedRequest } from '../common/principal';
 import { idParam, pageParam, textParam } from '../common/query-params';
 import { controlFor } from '../common/start-control';
@@ -79,7 +79,7 @@ export class DriftController {
         : `Drift generation queued as run #${run.id}.`,
       { href: `/admin/t/${tenant.slug}/operations/${run.id}`, label: 'View run' },
     );
-    res.redirect(303, `/admin/t/${tenant.slug}/drift`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/drift`);
   }
 
   @Get('findings')

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
-import { flash } from '../common/flash';
+import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import { idParam, pageParam, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
@@ -104,7 +104,7 @@ export class InventoryController {
         label: 'View run',
       },
     );
-    res.redirect(303, `/admin/t/${tenant.slug}/policies`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/policies`);
   }
 
   /** Demo only: make the synthetic provider fail, to see how runs report provider faults. */
@@ -130,6 +130,6 @@ export class InventoryController {
         ? `The demo source now answers with ${fault} (${operations.join(', ') || 'all calls'}).`
         : 'The demo source is healthy again.',
     );
-    res.redirect(303, `/admin/t/${tenant.slug}/policies`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/policies`);
   }
 }

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { inTenant } from '../auth/ability.factory';
 import { Can } from '../auth/decorators';
-import { flash } from '../common/flash';
+import { flash, redirectSeeOther } from '../common/flash';
 import { humanDuration } from '../common/view-helpers';
 import { RunActionsService } from '../runs/run-actions.service';
 import { RunStallService } from '../runs/run-stall.service';
@@ -147,7 +147,7 @@ export class OperationsController {
     const tenant = req.tenant!;
     const run = await this.actions.cancel(tenant.id, id, req.principal);
     flash(req, 'warning', `Run #${run.id} cancelled after ${run.processedItems} of ${run.totalItems} items.`);
-    res.redirect(303, `/admin/t/${tenant.slug}/operations/${id}`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations/${id}`);
   }
 
   @Post(':id/retry')
@@ -166,7 +166,7 @@ export class OperationsController {
         label: 'View run',
       },
     );
-    res.redirect(303, `/admin/t/${tenant.slug}/operations/${id}`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations/${id}`);
   }
 
   /** Cancel while active, retry once partial or failed; hidden from roles that may do neither. */

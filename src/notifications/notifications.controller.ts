@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../common/app-error';
-import { flash } from '../common/flash';
+import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
 import { idParam } from '../common/query-params';
@@ -55,12 +55,12 @@ export class NotificationsController {
   async readAll(@Req() req: AuthedRequest, @Res() res: Response) {
     await this.notifications.markAllRead(req.principal.id);
     flash(req, 'success', 'All notifications marked as read.');
-    res.redirect(303, '/admin/notifications');
+    await redirectSeeOther(req, res, '/admin/notifications');
   }
 
   @Post(':id/read')
   async read(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     if (!(await this.notifications.markRead(req.principal.id, id))) throw AppError.notFound('Notification');
-    res.redirect(303, '/admin/notifications');
+    await redirectSeeOther(req, res, '/admin/notifications');
   }
 }

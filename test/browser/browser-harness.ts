@@ -13,6 +13,32 @@ import { createTestApp, DEMO_PASSWORD, TestApp, TestAppOptions } from '../factor
  * fails the test: the app promises to work under a strict Content-Security-Policy.
  */
 
+// Functions passed to page.evaluate / addInitScript run in Chromium. The project's type-check has no DOM
+// lib (this is a Node app, and adding it would leak browser globals into src/), so the few browser
+// globals those functions use are declared for this module only.
+interface El {
+  id: string;
+  className: unknown;
+  tagName: string;
+  textContent: string | null;
+  parentElement: El | null;
+  getBoundingClientRect(): { right: number; width: number };
+}
+declare const window: { innerWidth: number; scrollTo(x: number, y: number): void };
+declare const document: {
+  documentElement: { scrollWidth: number };
+  body: El & { querySelectorAll(selector: string): ArrayLike<El> };
+  addEventListener(type: 'securitypolicyviolation', listener: (e: CspViolation) => void): void;
+};
+declare const getComputedStyle: (el: El) => { overflowX: string };
+interface CspViolation {
+  violatedDirective: string;
+  blockedURI: string;
+  sourceFile: string;
+  lineNumber: number;
+  sample: string;
+}
+
 const ROOT = join(__dirname, '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = [
@@ -54,9 +80,7 @@ export interface BrowserHarness {
   contosoId: number;
   screenshotDir: string;
   /** A fresh browser context (own cookies), signed in through the real login form. */
-  signIn(email: string, options?: BrowserContextOptions): Promise<UserPage>;
-  /** Console errors, page errors and CSP violations seen since the last call; clears them. */
-  takeProblems(): string[];
+  signIn(email: string, options?: BrowserContextOptions, label?: string): Promise<UserPage>;
   /** A console error the test provokes on purpose (e.g. the 403 of a forged request). */
   expectConsoleError(pattern: RegExp): void;
   /** Fails if a page logged an error or was left without a screenshot. Call after every test. */
@@ -106,21 +130,24 @@ export async function horizontalOverflow(page: Page): Promise<{ overflows: boole
   return page.evaluate(() => {
     const width = window.innerWidth;
     const overflows = document.documentElement.scrollWidth > width + 1;
-    const describe = (el: Element) => {
+    const describe = (el: El) => {
       const id = el.id ? `#${el.id}` : '';
-      const cls = typeof el.className === 'string' && el.className ? `.${el.className.split(/\s+/).join('.')}` : '';
+      const cls =
+        typeof el.className === 'string' && el.className
+          ? `.${el.className.trim().split(/\s+/).join('.')}`
+          : '';
       const r = el.getBoundingClientRect();
       const text = (el.textContent ?? '').replace(/\s+/g, ' ').trim().slice(0, 40);
       return `${el.tagName.toLowerCase()}${id}${cls} (right edge ${Math.round(r.right)}px of ${width}px) "${text}"`;
     };
-    const clipped = (el: Element) => {
+    const clipped = (el: El) => {
       for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
         const o = getComputedStyle(p).overflowX;
         if (o !== 'visible') return true;
       }
       return false;
     };
-    const offending = new Set<Element>();
+    const offending = new Set<El>();
     for (const el of Array.from(document.body.querySelectorAll('*'))) {
       const r = el.getBoundingClientRect();
       if (r.width > 0 && r.right > width + 1 && !clipped(el)) offending.add(el);
@@ -175,7 +202,10 @@ function harness(
     page.on('console', (msg) => {
       if (msg.type() === 'error' || /Content.Security.Policy/i.test(msg.text())) {
         const loc = msg.location();
-        report(email, `console ${msg.type()}: ${msg.text()}${loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`);
+        report(
+          email,
+          `console ${msg.type()}: ${msg.text()}${loc.url ? ` (${loc.url}:${loc.lineNumber})` : ''}`,
+        );
       }
     });
     page.on('pageerror', (err) => report(email, `page error: ${err.message}`));
@@ -196,6 +226,8 @@ function harness(
     const shot = async (name: string) => {
       seq += 1;
       const file = join(screenshotDir, `${String(seq).padStart(2, '0')}-${name}.png`);
+      // From the top: a page scrolled by a click would otherwise show the sticky top bar mid-image.
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: file, fullPage: true });
       unshot.set(page, []);
       return file;
@@ -213,7 +245,12 @@ function harness(
       clickTo: async (target, name) => {
         // Not waitForURL: a form that redirects back to the same address would match at once.
         const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
-        await target.click();
+        try {
+          await target.click();
+        } catch (e) {
+          navigated.catch(() => undefined);
+          throw e;
+        }
         await navigated;
         await page.waitForLoadState('load');
         await shot(name);
@@ -227,27 +264,21 @@ function harness(
     browser,
     contosoId,
     screenshotDir,
-    async signIn(email, contextOptions = {}) {
+    async signIn(email, contextOptions = {}, label = email.split('@')[0]) {
       const context = await browser.newContext({ baseURL: baseUrl, ...contextOptions });
       contexts.push(context);
       const page = await context.newPage();
       await watch(page, email);
       const user = userPage(email, context, page);
-      const who = email.split('@')[0];
-      await user.visit('/login', `${who}-login`);
+      await user.visit('/login', `${label}-login`);
       await page.getByLabel('E-mail').fill(email);
       await page.getByLabel('Password').fill(DEMO_PASSWORD);
       await Promise.all([
         page.waitForURL(/\/admin\/t\/[a-z0-9-]+\/operations$/),
         page.getByRole('button', { name: 'Sign in' }).click(),
       ]);
-      await user.shot(`${who}-signed-in`);
+      await user.shot(`${label}-signed-in`);
       return user;
-    },
-    takeProblems() {
-      const p = problems;
-      problems = [];
-      return p;
     },
     expectConsoleError(pattern) {
       expected.push(pattern);
@@ -276,14 +307,34 @@ function harness(
   };
 }
 
+/**
+ * The flash message the page just rendered (it is part of the server's HTML, so it is there at load or
+ * not at all) and the run id of its "View run" link, if any. Fails at once, naming what the page shows.
+ */
+export async function flashOf(
+  user: UserPage,
+  message: RegExp,
+): Promise<{ text: string; runId?: number; viewRun?: Locator }> {
+  const flashes = user.page.locator('.flash');
+  const all = await texts(flashes);
+  const i = all.findIndex((text) => message.test(text));
+  if (i < 0) {
+    throw new Error(
+      `no flash matching ${message} on ${user.page.url()}; flashes shown: ${JSON.stringify(all)}`,
+    );
+  }
+  const link = flashes.nth(i).getByRole('link', { name: 'View run', exact: true });
+  const href = (await link.count()) ? await link.getAttribute('href') : null;
+  return href ? { text: all[i], runId: runIdOf(href), viewRun: link } : { text: all[i] };
+}
+
 /** Follows the flash's "View run" link to the run page and returns the run id. */
-export async function followViewRun(user: UserPage, name: string): Promise<number> {
-  const link = user.page.locator('.flash a.flash-link', { hasText: 'View run' });
-  const href = await link.getAttribute('href');
-  const id = runIdOf(href ?? '');
-  await user.clickTo(link, name);
-  if (runIdOf(user.page.url()) !== id) throw new Error(`"View run" led to ${user.page.url()}`);
-  return id;
+export async function followViewRun(user: UserPage, message: RegExp, name: string): Promise<number> {
+  const { runId, viewRun } = await flashOf(user, message);
+  if (!runId || !viewRun) throw new Error(`the flash matching ${message} has no "View run" link`);
+  await user.clickTo(viewRun, name);
+  if (runIdOf(user.page.url()) !== runId) throw new Error(`"View run" led to ${user.page.url()}`);
+  return runId;
 }
 
 /** The status badge of the run page's live part, as a user reads it. */
@@ -293,7 +344,9 @@ export function runBadge(page: Page): Locator {
 
 /** Waits, without reloading, until the run page's live part shows the bucket. */
 export async function waitForBadge(page: Page, label: string): Promise<void> {
-  await runBadge(page).filter({ hasText: new RegExp(`^${label}$`) }).waitFor({ timeout: WAIT_MS });
+  await runBadge(page)
+    .filter({ hasText: new RegExp(`^${label}$`) })
+    .waitFor({ timeout: WAIT_MS });
 }
 
 /** The value of one counter card on a run page ("Processed" → "282 / 282"). */
