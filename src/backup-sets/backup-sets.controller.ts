@@ -85,6 +85,7 @@ export class BackupSetsController {
           })
         : null,
     ]);
+    const inSet = picker ? await this.sets.inSet(id, picker.rows) : new Set<string>();
     const pages = Math.max(1, Math.ceil(items.total / ITEMS_PAGE));
     const href = (p: number) =>
       `?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) }).toString()}`;
@@ -103,7 +104,11 @@ export class BackupSetsController {
       manage: controlFor(req, 'update', 'BackupSet', 'backup sets'),
       add,
       picker: picker && {
-        rows: picker.rows.map((p) => ({ ...p, typeLabel: POLICY_TYPE_LABELS[p.policyType] ?? p.policyType })),
+        rows: picker.rows.map((p) => ({
+          ...p,
+          typeLabel: POLICY_TYPE_LABELS[p.policyType] ?? p.policyType,
+          inSet: inSet.has(`${p.policyType}:${p.externalId}`),
+        })),
         total: picker.total,
         shown: picker.rows.length,
         more: picker.total > picker.rows.length,

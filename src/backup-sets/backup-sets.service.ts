@@ -219,6 +219,11 @@ export class BackupSetsService {
     return out;
   }
 
+  /** For the picker: which of these policies the set already holds. */
+  inSet(setId: number, keys: Array<{ policyType: string; externalId: string }>): Promise<Set<string>> {
+    return this.existingKeys(this.ds.manager, setId, keys);
+  }
+
   async setExists(tenantId: number, setId: number): Promise<boolean> {
     return (
       (await this.ds.query('SELECT id FROM backup_sets WHERE id = ? AND tenant_id = ?', [setId, tenantId]))

@@ -1,5 +1,6 @@
 import hbs from 'hbs';
 import { join } from 'node:path';
+import { BUCKET_LABELS, StatusBucket } from '../runs/run-status';
 import { VIEWS_DIR } from './paths';
 import { formatNumber, humanDuration, isoTime, percent, relativeTime, utcTime } from './view-helpers';
 
@@ -24,6 +25,7 @@ export function registerViews(): Promise<void> {
     hbs.registerHelper('num', (n: unknown) => formatNumber(n));
     hbs.registerHelper('pct', (a: unknown, b: unknown) => percent(a, b));
     hbs.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
+    hbs.registerHelper('bucketName', (b: unknown) => BUCKET_LABELS[b as StatusBucket] ?? String(b ?? ''));
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
     hbs.registerHelper('year', () => new Date().getUTCFullYear());
     // Escaped output stays the default; this only joins a list for display.

@@ -149,7 +149,7 @@ describe('inventory and drift as observable runs, with notifications', () => {
   it('Readonly sees Generate disabled with the reason, and a forged POST is 403 with no run and no notification', async () => {
     const page = await readonly.agent.get('/admin/t/contoso/drift').expect(200);
     expect(page.text).toMatch(
-      /<button type="button" class="small" disabled aria-describedby="why-[0-9a-f]+">Generate<\/button>/,
+      /<button type="button" class="small" disabled aria-describedby="why-readonly" title="[^"]+">Generate<\/button>/,
     );
     expect(page.text).toContain(
       'Your role in Contoso Ltd (readonly) can view drift but not change or start anything.',
