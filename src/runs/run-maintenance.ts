@@ -44,10 +44,12 @@ export class RunMaintenance implements OnApplicationBootstrap {
     void this.queue.process('retention', 1, () => this.prune());
     void this.schedule().catch((e) => this.logger.warn({ err: e }, 'could not schedule maintenance'));
     // Right away too: a worker that starts after an outage should not wait a whole interval.
-    setTimeout(
-      () => void this.reconcile().catch((e) => this.logger.warn({ err: e }, 'reconcile failed')),
-      1000,
-    ).unref();
+    if (this.config.queue.reconcileIntervalSeconds > 0) {
+      setTimeout(
+        () => void this.reconcile().catch((e) => this.logger.warn({ err: e }, 'reconcile failed')),
+        1000,
+      ).unref();
+    }
   }
 
   private async schedule(): Promise<void> {
