@@ -1,3 +1,4 @@
+import type { EntityManager, QueryRunner } from 'typeorm';
 /**
  * Raw-SQL helpers for the hot paths that bypass entity hydration. SQLite keeps datetimes as
  * 'YYYY-MM-DD HH:MM:SS.SSS' UTC text (the format TypeORM writes), MySQL as DATETIME(3) in UTC.
@@ -92,4 +93,27 @@ export function containsClause(
     sql: `LOWER(${column}) LIKE ?${mysql ? '' : " ESCAPE '\\'"}`,
     param: `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
   };
+}
+
+/**
+ * Runs a write and reports affected rows and the new id on both drivers (EntityManager.query hides
+ * them on SQLite). Uses the manager's transaction when it has one.
+ */
+export async function exec(
+  em: EntityManager,
+  sql: string,
+  params: unknown[] = [],
+): Promise<{ affected: number; insertId: number }> {
+  const mysql = em.connection.options.type === 'mysql';
+  const run = async (qr: QueryRunner) => {
+    const r = await qr.query(sql, params, true);
+    return { affected: Number(r.affected ?? 0), insertId: Number(mysql ? r.raw?.insertId : r.raw) };
+  };
+  if (em.queryRunner) return run(em.queryRunner);
+  const qr = em.connection.createQueryRunner();
+  try {
+    return await run(qr);
+  } finally {
+    await qr.release();
+  }
 }

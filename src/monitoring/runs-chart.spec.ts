@@ -9,18 +9,17 @@ function day(day: string, counts: Partial<Record<StatusBucket, number>>) {
 }
 
 describe('renderRunsChart', () => {
-  const days = [
-    day('2026-11-25', { succeeded: 3, failed: 1 }),
-    day('2026-11-26', { partial: 2, running: 1 }),
-  ];
+  const days = [day('2026-11-25', { succeeded: 3, failed: 1 }), day('2026-11-26', { partial: 2, queued: 1 })];
 
   it('draws one rect per non-zero bucket per day, coloured by bucket class', () => {
     const svg = renderRunsChart(days);
     expect(svg.match(/class="b-succeeded"/g)).toHaveLength(1);
     expect(svg.match(/class="b-failed"/g)).toHaveLength(1);
     expect(svg.match(/class="b-partial"/g)).toHaveLength(1);
-    expect(svg.match(/class="b-running"/g)).toHaveLength(1);
-    expect(svg).not.toContain('b-queued');
+    // The counters keep a run under "queued" until it ends: one segment for queued and running.
+    expect(svg.match(/class="b-queued"/g)).toHaveLength(1);
+    expect(svg).toContain('1 queued or running');
+    expect(svg).not.toContain('b-running');
     expect(svg).toContain('<title>2026-11-25: 3 succeeded, 1 failed</title>');
     expect(svg).toContain('aria-label="Runs per day by status over the last 2 days: 7 runs"');
   });
@@ -36,7 +35,12 @@ describe('renderRunsChart', () => {
     expect(svg).not.toMatch(/class="b-/);
   });
 
-  it('totals buckets over the days', () => {
-    expect(bucketTotals(days).map((t) => t.count)).toEqual([0, 1, 3, 2, 1]);
+  it('totals outcomes and what is in flight over the days', () => {
+    expect(bucketTotals(days).map((t) => [t.label, t.count])).toEqual([
+      ['Succeeded', 3],
+      ['Partial', 2],
+      ['Failed', 1],
+      ['Queued or running', 1],
+    ]);
   });
 });

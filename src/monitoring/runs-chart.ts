@@ -1,4 +1,4 @@
-import { BUCKET_LABELS, BUCKETS, StatusBucket } from '../runs/run-status';
+import { BUCKET_LABELS, StatusBucket } from '../runs/run-status';
 import type { DayCounts } from '../runs/runs-query.service';
 
 const WIDTH = 700;
@@ -7,8 +7,13 @@ const PAD_LEFT = 30;
 const PAD_BOTTOM = 18;
 const PAD_TOP = 6;
 
-/** Bottom to top: outcomes first, then what is still in flight. */
-const STACK: StatusBucket[] = ['succeeded', 'partial', 'failed', 'running', 'queued'];
+/**
+ * Bottom to top: outcomes first, then what is still in flight. The daily counters keep a run under
+ * "queued" from its start until it ends (one counter write at each end, none when it starts running),
+ * so that bar segment is queued and running runs together.
+ */
+const STACK: StatusBucket[] = ['succeeded', 'partial', 'failed', 'queued'];
+const LABELS: Partial<Record<StatusBucket, string>> = { ...BUCKET_LABELS, queued: 'Queued or running' };
 
 function niceMax(n: number): number {
   if (n <= 4) return 4;
@@ -22,7 +27,7 @@ function niceMax(n: number): number {
  * numbers come straight from the daily counters. Only numbers and fixed labels go into the markup.
  */
 export function renderRunsChart(days: DayCounts[]): string {
-  const totals = days.map((d) => BUCKETS.reduce((s, b) => s + d.counts[b], 0));
+  const totals = days.map((d) => STACK.reduce((s, b) => s + d.counts[b], 0));
   const max = niceMax(Math.max(0, ...totals));
   const plotW = WIDTH - PAD_LEFT;
   const plotH = HEIGHT - PAD_BOTTOM - PAD_TOP;
@@ -41,8 +46,8 @@ export function renderRunsChart(days: DayCounts[]): string {
   days.forEach((d, i) => {
     const x = PAD_LEFT + i * slot + (slot - barW) / 2;
     let y = PAD_TOP + plotH;
-    const tip = BUCKETS.filter((b) => d.counts[b] > 0)
-      .map((b) => `${d.counts[b]} ${BUCKET_LABELS[b].toLowerCase()}`)
+    const tip = STACK.filter((b) => d.counts[b] > 0)
+      .map((b) => `${d.counts[b]} ${LABELS[b]!.toLowerCase()}`)
       .join(', ');
     parts.push(`<g><title>${d.day}: ${tip || 'no runs'}</title>`);
     for (const b of STACK) {
@@ -71,9 +76,9 @@ export function renderRunsChart(days: DayCounts[]): string {
 export function bucketTotals(
   days: DayCounts[],
 ): Array<{ bucket: StatusBucket; label: string; count: number }> {
-  return BUCKETS.map((b) => ({
+  return STACK.map((b) => ({
     bucket: b,
-    label: BUCKET_LABELS[b],
+    label: LABELS[b]!,
     count: days.reduce((s, d) => s + d.counts[b], 0),
   }));
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { fromDbDate, toDbDate } from '../database/sql';
 
 export interface NotificationInput {
@@ -31,8 +31,9 @@ export class NotificationsService {
     return this.ds.options.type === 'mysql';
   }
 
-  async create(n: NotificationInput): Promise<void> {
-    await this.ds.query(
+  /** Inside `em`'s transaction when given (the run's lifecycle step), else on its own. */
+  async create(n: NotificationInput, em: EntityManager = this.ds.manager): Promise<void> {
+    await em.query(
       `INSERT INTO notifications (user_id, tenant_id, run_id, kind, level, title, body, link, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [

@@ -67,13 +67,11 @@ export class RunContext {
         toFailure({ itemId: o.itemId, error: o.error, reasonCode: o.reasonCode, message: o.message }),
       );
     const count = (r: ItemResult) => outcomes.filter((o) => o.result === r).length;
-    await this.runs.recordItems(
-      this.run.id,
+    await this.apply(
       { succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped') },
       failures,
       work,
     );
-    this.run.processedItems += outcomes.length;
   }
 
   /**
@@ -84,13 +82,33 @@ export class RunContext {
     counts: { succeeded?: number; failed?: number; skipped?: number },
     work?: (em: EntityManager) => Promise<void>,
   ): Promise<void> {
-    const delta = {
-      succeeded: counts.succeeded ?? 0,
-      failed: counts.failed ?? 0,
-      skipped: counts.skipped ?? 0,
-    };
-    await this.runs.recordItems(this.run.id, delta, [], work);
-    this.run.processedItems += delta.succeeded + delta.failed + delta.skipped;
+    await this.apply(
+      { succeeded: counts.succeeded ?? 0, failed: counts.failed ?? 0, skipped: counts.skipped ?? 0 },
+      [],
+      work,
+    );
+  }
+
+  /**
+   * Records through the hub and keeps this context's copy of the counts current: the hub finishes
+   * the run from them (checking them against the table) without reading it again.
+   */
+  private async apply(
+    delta: { succeeded: number; failed: number; skipped: number },
+    failures: RunFailure[],
+    work?: (em: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    const run = this.run;
+    await this.runs.recordItems(run.id, delta, failures, work, {
+      tenantId: run.tenantId,
+      type: run.runType(),
+      processedBefore: run.processedItems,
+      total: run.totalItems,
+    });
+    run.succeeded += delta.succeeded;
+    run.failed += delta.failed;
+    run.skipped += delta.skipped;
+    run.processedItems += delta.succeeded + delta.failed + delta.skipped;
   }
 
   /** True once an operator cancelled the run; long handlers check it between batches. */

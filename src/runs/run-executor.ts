@@ -67,7 +67,7 @@ export class RunExecutor implements OnApplicationBootstrap {
     const log = { runId, tenantId: run.tenantId, type: def.type, attempt };
     try {
       await def.handler.handle(new RunContext(run, this.runs, attempt));
-      await this.runs.finish(runId);
+      await this.runs.finish(runId, run);
       this.logger.log(log, 'run handler finished');
     } catch (e) {
       if (e instanceof RunNoLongerActive) {

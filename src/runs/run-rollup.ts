@@ -35,12 +35,3 @@ export async function applyRollup(
     params,
   );
 }
-
-export function transition(from: StatusBucket, to: StatusBucket): Array<[StatusBucket, number]> {
-  return from === to
-    ? []
-    : [
-        [from, -1],
-        [to, 1],
-      ];
-}

@@ -2,19 +2,18 @@ import { getQueueToken } from '@nestjs/bull';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
-import { EntityManager, In, Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { insertIgnore, isUniqueViolation } from '../database/sql';
+import { exec, insertIgnore, isUniqueViolation, toDbDate } from '../database/sql';
 import { TransactionRunner } from '../database/transaction-runner';
 import { appendFailures, RunFailure, toFailure } from './failure-sanitizer';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
-import { applyRollup, transition } from './run-rollup';
-import { finalStatus, isActive, RunStatus, splitRunType, statusBucket } from './run-status';
+import { applyRollup } from './run-rollup';
+import { rowToRun, RUN_COLUMNS } from './run-row';
+import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
 import { RunTypeRegistry } from './run-types.registry';
 import { OperationRun } from './run.entity';
 
@@ -68,15 +67,19 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * The lifecycle of operation runs and the only writer of the runs table: start (or reuse), mark
- * running, record item outcomes, finish, fail. Every status write sets status_bucket and moves the
- * daily counters in the same transaction, and emits a typed run.* event for other modules.
+ * running, record item outcomes, finish, fail. Every status write sets status_bucket in the same
+ * statement and moves the daily counters in the same transaction; run.queued and run.finished are
+ * emitted inside that transaction, so listeners (notifications) commit with it or not at all.
+ *
+ * This is the hot path of every run, so it speaks plain SQL: one transaction to start, one
+ * statement to mark running, one per batch of outcomes, one transaction to finish.
  */
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger('Runs');
 
   constructor(
-    @InjectRepository(OperationRun) private readonly repo: Repository<OperationRun>,
+    private readonly ds: DataSource,
     private readonly tx: TransactionRunner,
     private readonly registry: RunTypeRegistry,
     private readonly events: EventEmitter2,
@@ -84,40 +87,52 @@ export class RunsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  private get mysql(): boolean {
+    return this.tx.isMysql;
+  }
+
+  private at(d: Date): Date | string {
+    return toDbDate(d, this.mysql);
+  }
+
   // ── reads ──────────────────────────────────────────────────────────────────
 
   /** A run of this tenant, or not-found: another tenant's run id is indistinguishable from none. */
   async getForTenant(tenantId: number, id: number): Promise<OperationRun> {
-    const run = await this.repo.findOne({ where: { id, tenantId } });
-    if (!run) throw AppError.notFound('Run');
-    return run;
+    const [row] = await this.ds.query(
+      `SELECT ${RUN_COLUMNS} FROM operation_runs WHERE id = ? AND tenant_id = ?`,
+      [id, tenantId],
+    );
+    if (!row) throw AppError.notFound('Run');
+    return rowToRun(row);
   }
 
-  findById(id: number): Promise<OperationRun | null> {
-    return this.repo.findOne({ where: { id } });
+  async findById(id: number, em: EntityManager = this.ds.manager): Promise<OperationRun | null> {
+    const [row] = await em.query(`SELECT ${RUN_COLUMNS} FROM operation_runs WHERE id = ?`, [id]);
+    return row ? rowToRun(row) : null;
   }
 
   async isCancelled(id: number): Promise<boolean> {
-    const run = await this.repo.findOne({ where: { id }, select: { id: true, status: true } });
-    return !run || run.status === 'aborted';
+    const [row] = await this.ds.query('SELECT status FROM operation_runs WHERE id = ?', [id]);
+    return !row || row.status === 'aborted';
   }
 
-  /** Active runs whose payload matched a producer-defined key, e.g. to show "already running". */
-  findActiveByKey(tenantId: number, idempotencyKey: string): Promise<OperationRun | null> {
-    return this.repo.findOne({ where: { tenantId, activeKey: idempotencyKey } });
+  /** The active run holding this idempotency key in the tenant, if any. */
+  async findActiveByKey(tenantId: number, idempotencyKey: string): Promise<OperationRun | null> {
+    const [row] = await this.ds.query(
+      `SELECT ${RUN_COLUMNS} FROM operation_runs WHERE tenant_id = ? AND active_key = ?`,
+      [tenantId, idempotencyKey],
+    );
+    return row ? rowToRun(row) : null;
   }
 
   /** Every failed item id of a run, in no particular order. */
   async failedItemIds(runId: number): Promise<string[]> {
-    const rows: Array<{ item_id: string }> = await this.repo.query(
+    const rows: Array<{ item_id: string }> = await this.ds.query(
       'SELECT item_id FROM run_failed_items WHERE run_id = ?',
       [runId],
     );
     return rows.map((r) => r.item_id);
-  }
-
-  listByIds(tenantId: number, ids: number[]): Promise<OperationRun[]> {
-    return ids.length ? this.repo.find({ where: { tenantId, id: In(ids) } }) : Promise.resolve([]);
   }
 
   // ── start ──────────────────────────────────────────────────────────────────
@@ -137,8 +152,6 @@ export class RunsService {
       }
     }
     if (!run) throw new Error(`Could not start ${input.type}: the idempotency key kept changing hands`);
-
-    this.emit(RUN_EVENTS.queued, { run: this.snapshot(run), reused: false });
     await this.enqueue(run, def.queue);
     return { run, reused: false };
   }
@@ -147,13 +160,13 @@ export class RunsService {
     const { resource, action } = splitRunType(input.type);
     const now = new Date();
     const itemIds = input.itemIds ?? null;
-    const values: Partial<OperationRun> = {
+    const run = Object.assign(new OperationRun(), {
       tenantId: input.tenantId,
       userId: input.userId,
       resource,
       action,
-      status: 'pending',
-      statusBucket: 'queued',
+      status: 'pending' as RunStatus,
+      statusBucket: 'queued' as StatusBucket,
       totalItems: input.totalItems ?? itemIds?.length ?? 0,
       processedItems: 0,
       succeeded: 0,
@@ -172,14 +185,34 @@ export class RunsService {
       startedAt: null,
       finishedAt: null,
       updatedAt: now,
-    };
+    });
     return this.tx.run(async (em) => {
-      const result = await em.insert(OperationRun, values as QueryDeepPartialEntity<OperationRun>);
-      const id = Number(result.identifiers[0].id);
-      await applyRollup(em, this.tx.isMysql, { tenantId: input.tenantId, createdAt: now, resource, action }, [
-        ['queued', 1],
-      ]);
-      return Object.assign(new OperationRun(), values, { id });
+      const { insertId } = await exec(
+        em,
+        `INSERT INTO operation_runs (tenant_id, user_id, resource, action, status, status_bucket, total_items, processed_items,
+           succeeded, failed, skipped, item_ids, payload, failures, failures_omitted, idempotency_key, active_key, attempts,
+           parent_run_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'pending', 'queued', ?, 0, 0, 0, 0, ?, ?, '[]', 0, ?, ?, 0, ?, ?, ?)`,
+        [
+          run.tenantId,
+          run.userId,
+          resource,
+          action,
+          run.totalItems,
+          itemIds ? JSON.stringify(itemIds) : null,
+          JSON.stringify(run.payload),
+          key,
+          key,
+          run.parentRunId,
+          this.at(now),
+          this.at(now),
+        ],
+      );
+      run.id = insertId;
+      // Daily counters: a run counts as "queued" (in flight) from its start until it ends.
+      await applyRollup(em, this.mysql, run, [['queued', 1]]);
+      await this.emitInTx(RUN_EVENTS.queued, { run: this.snapshot(run), reused: false, em });
+      return run;
     });
   }
 
@@ -221,27 +254,21 @@ export class RunsService {
     const run = await this.findById(runId);
     if (!run || !isActive(run.status)) return null;
     const now = new Date();
-    const moved = await this.tx.run(async (em) => {
-      const res = await this.updateRun(em, runId, ['pending', 'running'], {
-        status: 'running',
-        statusBucket: 'running',
-        startedAt: run.startedAt ?? now,
-        attempts: attempt,
-        jobId,
-        updatedAt: now,
-      });
-      if (res && run.status === 'pending') {
-        await applyRollup(em, this.tx.isMysql, run, transition('queued', 'running'));
-      }
-      return res;
-    });
-    if (!moved) return null;
+    const startedAt = run.startedAt ?? now;
+    const { affected } = await exec(
+      this.ds.manager,
+      `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
+       WHERE id = ? AND status IN ('pending', 'running')`,
+      [this.at(startedAt), attempt, jobId, this.at(now), runId],
+    );
+    if (!affected) return null;
     Object.assign(run, {
       status: 'running',
       statusBucket: 'running',
-      startedAt: run.startedAt ?? now,
+      startedAt,
       attempts: attempt,
       jobId,
+      updatedAt: now,
     });
     this.emit(RUN_EVENTS.started, { run: this.snapshot(run), attempt });
     return run;
@@ -250,111 +277,113 @@ export class RunsService {
   async setTotal(runId: number, total: number): Promise<void> {
     if (!Number.isInteger(total) || total < 0)
       throw new Error(`total must be a non-negative integer, got ${total}`);
-    const res = await this.repo
-      .createQueryBuilder()
-      .update(OperationRun)
-      .set({ totalItems: total, updatedAt: new Date() })
-      .where('id = :id AND processed_items <= :total', { id: runId, total })
-      .execute();
-    if (!res.affected) throw new Error(`Run ${runId}: total ${total} is below the items already processed`);
+    const { affected } = await exec(
+      this.ds.manager,
+      'UPDATE operation_runs SET total_items = ?, updated_at = ? WHERE id = ? AND processed_items <= ?',
+      [total, this.at(new Date()), runId, total],
+    );
+    if (!affected) throw new Error(`Run ${runId}: total ${total} is below the items already processed`);
   }
 
   /**
    * Adds item outcomes in one atomic UPDATE whose WHERE keeps processed ≤ total and the run running,
-   * so concurrent recorders can never break the counts. The producer's own writes (`work`) commit in
-   * the same transaction.
+   * so concurrent recorders can never break the counts. The producer's own writes (`work`) and the
+   * failure entries commit in the same transaction. `known` (from the run's context) spares a read
+   * for the progress event when there is nothing else to write.
    */
   async recordItems(
     runId: number,
     delta: { succeeded: number; failed: number; skipped: number },
     failures: RunFailure[],
     work?: (em: EntityManager) => Promise<void>,
+    known?: { tenantId: number; type: string; processedBefore: number; total: number },
   ): Promise<void> {
     const n = delta.succeeded + delta.failed + delta.skipped;
     for (const v of [delta.succeeded, delta.failed, delta.skipped]) {
       if (!Number.isInteger(v) || v < 0) throw new Error(`item counts must be non-negative integers`);
     }
     if (n === 0 && !work) return;
-    let progress: { processed: number; total: number; tenantId: number; type: string } | null = null;
-    await this.tx.run(async (em) => {
+    const count = (em: EntityManager) =>
+      exec(
+        em,
+        `UPDATE operation_runs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
+           processed_items = processed_items + ?, updated_at = ?
+         WHERE id = ? AND status = 'running' AND processed_items + ? <= total_items`,
+        [delta.succeeded, delta.failed, delta.skipped, n, this.at(new Date()), runId, n],
+      );
+
+    if (known && !work && !failures.length) {
+      if (!(await count(this.ds.manager)).affected) await this.refuseRecord(runId, n);
+      this.emitProgress(runId, known.tenantId, known.type, known.processedBefore + n, known.total);
+      return;
+    }
+
+    const after = await this.tx.run(async (em) => {
       if (work) await work(em);
-      if (n === 0) return;
-      const res = await em
-        .createQueryBuilder()
-        .update(OperationRun)
-        .set({
-          succeeded: () => `succeeded + ${delta.succeeded}`,
-          failed: () => `failed + ${delta.failed}`,
-          skipped: () => `skipped + ${delta.skipped}`,
-          processedItems: () => `processed_items + ${n}`,
-          updatedAt: new Date(),
-        })
-        .where("id = :id AND status = 'running' AND processed_items + :n <= total_items", { id: runId, n })
-        .execute();
-      const lock = this.tx.isMysql ? ({ mode: 'pessimistic_write' } as const) : undefined;
-      const after = await em.findOne(OperationRun, {
-        where: { id: runId },
-        select: {
-          id: true,
-          tenantId: true,
-          resource: true,
-          action: true,
-          status: true,
-          processedItems: true,
-          totalItems: true,
-          failures: true,
-          failuresOmitted: true,
-        },
-        lock,
-      });
-      if (!res.affected) {
-        if (!after || after.status !== 'running') throw new RunNoLongerActive(runId);
-        throw new Error(
-          `Run ${runId}: recording ${n} more items would exceed total_items (${after.processedItems}/${after.totalItems})`,
-        );
-      }
+      if (n === 0) return null;
+      if (!(await count(em)).affected) await this.refuseRecord(runId, n, em);
       const failedIds = failures.map((f) => f.item_id).filter((id): id is string => id !== null);
       if (failedIds.length) {
         await insertIgnore(
           em,
-          this.tx.isMysql,
+          this.mysql,
           'run_failed_items',
           ['run_id', 'item_id'],
           failedIds.map((id) => [runId, id.slice(0, 191)]),
         );
       }
-      if (failures.length && after) {
-        const merged = appendFailures(after.failures ?? [], after.failuresOmitted, failures);
-        await em.update(OperationRun, { id: runId }, {
-          failures: merged.failures,
-          failuresOmitted: merged.omitted,
-        } as QueryDeepPartialEntity<OperationRun>);
+      const [row] = await em.query(
+        `SELECT tenant_id, resource, action, processed_items, total_items, failures, failures_omitted FROM operation_runs WHERE id = ?${
+          this.mysql && failures.length ? ' FOR UPDATE' : ''
+        }`,
+        [runId],
+      );
+      if (failures.length) {
+        const current = rowToRun({ ...row, id: runId });
+        const merged = appendFailures(current.failures ?? [], current.failuresOmitted, failures);
+        await em.query('UPDATE operation_runs SET failures = ?, failures_omitted = ? WHERE id = ?', [
+          JSON.stringify(merged.failures),
+          merged.omitted,
+          runId,
+        ]);
       }
-      if (after) {
-        progress = {
-          processed: after.processedItems,
-          total: after.totalItems,
-          tenantId: after.tenantId,
-          type: after.runType(),
-        };
-      }
+      return row as Record<string, unknown>;
     });
-    const p = progress as { processed: number; total: number; tenantId: number; type: string } | null;
-    if (p) {
-      this.emit(RUN_EVENTS.progress, {
-        run: { id: runId, tenantId: p.tenantId, type: p.type },
-        processed: p.processed,
-        total: p.total,
-      });
+    if (after) {
+      this.emitProgress(
+        runId,
+        Number(after.tenant_id),
+        `${after.resource}.${after.action}`,
+        Number(after.processed_items),
+        Number(after.total_items),
+      );
     }
   }
 
-  /** Ends a run from its counts: completed, completed_with_errors or failed. */
-  async finish(runId: number): Promise<OperationRun | null> {
-    return this.end(runId, (run) => {
-      const status = finalStatus(run);
-      return { status, failures: [] };
-    });
+  /** Why an outcome update matched no row: the run ended (cancelled) or the counts would break. */
+  private async refuseRecord(runId: number, n: number, em?: EntityManager): Promise<never> {
+    const run = await this.findById(runId, em);
+    if (!run || run.status !== 'running') throw new RunNoLongerActive(runId);
+    throw new Error(
+      `Run ${runId}: recording ${n} more items would exceed total_items (${run.processedItems}/${run.totalItems})`,
+    );
+  }
+
+  /**
+   * Ends a run from its counts: completed, completed_with_errors or failed. `known` is the run as its
+   * context tracked it; the UPDATE checks those counts are still what the table holds, and falls back
+   * to reading the row when they are not.
+   */
+  async finish(runId: number, known?: OperationRun): Promise<OperationRun | null> {
+    if (known && known.status === 'running') {
+      const status = finalStatus(known);
+      const ended = await this.endIf(known, status, [], ' AND processed_items = ? AND failed = ?', [
+        known.processedItems,
+        known.failed,
+      ]);
+      if (ended) return ended;
+    }
+    return this.end(runId, (run) => ({ status: finalStatus(run), failures: [] }));
   }
 
   /**
@@ -382,45 +411,61 @@ export class RunsService {
       const run = await this.findById(runId);
       if (!run || !isActive(run.status)) return run;
       const { status, failures } = decide(run);
-      const bucket = statusBucket(status, run.failed);
-      const merged = appendFailures(run.failures ?? [], run.failuresOmitted, failures);
-      const now = new Date();
-      const changes: Partial<OperationRun> = {
-        status,
-        statusBucket: bucket,
-        finishedAt: now,
-        updatedAt: now,
-        activeKey: null,
-        failures: merged.failures,
-        failuresOmitted: merged.omitted,
-      };
-      const moved = await this.tx.run(async (em) => {
-        const ok = await this.updateRun(em, runId, [run.status], changes);
-        if (ok) await applyRollup(em, this.tx.isMysql, run, transition(run.statusBucket, bucket));
-        return ok;
-      });
-      if (!moved) continue; // its status changed under us (e.g. pending → running): decide again
-      Object.assign(run, changes);
-      this.emit(RUN_EVENTS.finished, { run: this.snapshot(run) });
-      return run;
+      const ended = await this.endIf(run, status, failures);
+      if (ended) return ended;
+      // Its status changed under us (e.g. pending → running): decide again.
     }
     return this.findById(runId);
   }
 
-  /** A conditional UPDATE: only applies while the run is in one of `from`; true when it did. */
-  private async updateRun(
-    em: EntityManager,
-    runId: number,
-    from: RunStatus[],
-    values: Partial<OperationRun>,
-  ): Promise<boolean> {
-    const res = await em
-      .createQueryBuilder()
-      .update(OperationRun)
-      .set(values as QueryDeepPartialEntity<OperationRun>)
-      .where('id = :id AND status IN (:...from)', { id: runId, from })
-      .execute();
-    return (res.affected ?? 0) > 0;
+  /**
+   * The terminal write: status, bucket, failures, the daily counters and run.finished in one
+   * transaction — only if the run is still in the status it was read in (plus `guard`).
+   */
+  private async endIf(
+    run: OperationRun,
+    status: RunStatus,
+    failures: RunFailure[],
+    guard = '',
+    guardParams: unknown[] = [],
+  ): Promise<OperationRun | null> {
+    const bucket = statusBucket(status, run.failed);
+    const merged = failures.length ? appendFailures(run.failures ?? [], run.failuresOmitted, failures) : null;
+    const now = new Date();
+    const ended = Object.assign(new OperationRun(), run, {
+      status,
+      statusBucket: bucket,
+      finishedAt: now,
+      updatedAt: now,
+      activeKey: null,
+      ...(merged ? { failures: merged.failures, failuresOmitted: merged.omitted } : {}),
+    });
+    const moved = await this.tx.run(async (em) => {
+      const { affected } = await exec(
+        em,
+        `UPDATE operation_runs SET status = ?, status_bucket = ?, finished_at = ?, updated_at = ?, active_key = NULL${
+          merged ? ', failures = ?, failures_omitted = ?' : ''
+        } WHERE id = ? AND status = ?${guard}`,
+        [
+          status,
+          bucket,
+          this.at(now),
+          this.at(now),
+          ...(merged ? [JSON.stringify(merged.failures), merged.omitted] : []),
+          run.id,
+          run.status,
+          ...guardParams,
+        ],
+      );
+      if (!affected) return false;
+      await applyRollup(em, this.mysql, run, [
+        ['queued', -1],
+        [bucket, 1],
+      ]);
+      await this.emitInTx(RUN_EVENTS.finished, { run: this.snapshot(ended), em });
+      return true;
+    });
+    return moved ? ended : null;
   }
 
   // ── events ─────────────────────────────────────────────────────────────────
@@ -446,12 +491,31 @@ export class RunsService {
     };
   }
 
+  private emitProgress(id: number, tenantId: number, type: string, processed: number, total: number): void {
+    this.emit(RUN_EVENTS.progress, { run: { id, tenantId, type }, processed, total });
+  }
+
   private emit<K extends keyof RunEventMap>(name: K, payload: RunEventMap[K]): void {
     try {
       this.events.emit(name, payload);
     } catch (e) {
       // A listener's bug must never undo a lifecycle step that already committed.
       this.logger.error({ err: e, event: name }, 'run event listener failed');
+    }
+  }
+
+  /** Emits inside the lifecycle transaction and waits for listeners, which may write through `em`. */
+  private async emitInTx<K extends 'run.queued' | 'run.finished'>(
+    name: K,
+    payload: RunEventMap[K],
+  ): Promise<void> {
+    try {
+      await this.events.emitAsync(name, payload);
+    } catch (e) {
+      this.logger.error(
+        { err: e, event: name, runId: payload.run.id, tenantId: payload.run.tenantId },
+        'run event listener failed',
+      );
     }
   }
 }
