@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
-import { fromDbDate, toDbDate } from '../database/sql';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { chunks, fromDbDate, toDbDate } from '../database/sql';
 
 export interface NotificationInput {
   userId: number;
@@ -23,31 +23,72 @@ export interface NotificationRow extends NotificationInput {
  * Per-user notifications. Reads are always limited to the tenants the user is currently a member of,
  * so a notification never leads into a tenant the user can no longer see.
  */
+const FLUSH_MS = 50;
+
 @Injectable()
-export class NotificationsService {
+export class NotificationsService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Notifications');
+  private buffer: Array<{ n: NotificationInput; at: Date }> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
   constructor(private readonly ds: DataSource) {}
 
   private get mysql(): boolean {
     return this.ds.options.type === 'mysql';
   }
 
-  /** Inside `em`'s transaction when given (the run's lifecycle step), else on its own. */
-  async create(n: NotificationInput, em: EntityManager = this.ds.manager): Promise<void> {
-    await em.query(
-      `INSERT INTO notifications (user_id, tenant_id, run_id, kind, level, title, body, link, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        n.userId,
-        n.tenantId,
-        n.runId,
-        n.kind,
-        n.level,
-        n.title.slice(0, 200),
-        n.body.slice(0, 500),
-        n.link,
-        toDbDate(new Date(), this.mysql),
-      ],
-    );
+  /**
+   * Queues a notification; queued ones are written together every few milliseconds (and on
+   * shutdown), one multi-row INSERT for many runs instead of one statement each.
+   */
+  enqueue(n: NotificationInput): void {
+    this.buffer.push({ n, at: new Date() });
+    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /** Stores one notification now (with anything else queued). */
+  async create(n: NotificationInput): Promise<void> {
+    this.enqueue(n);
+    await this.flush();
+  }
+
+  /** Writes what is queued; resolves once it is stored. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.flushing.then(() => this.write(batch));
+    return this.flushing;
+  }
+
+  private async write(batch: Array<{ n: NotificationInput; at: Date }>): Promise<void> {
+    for (const part of chunks(batch, 200)) {
+      try {
+        await this.ds.query(
+          `INSERT INTO notifications (user_id, tenant_id, run_id, kind, level, title, body, link, created_at)
+           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          part.flatMap(({ n, at }) => [
+            n.userId,
+            n.tenantId,
+            n.runId,
+            n.kind,
+            n.level,
+            n.title.slice(0, 200),
+            n.body.slice(0, 500),
+            n.link,
+            toDbDate(at, this.mysql),
+          ]),
+        );
+      } catch (e) {
+        this.logger.error({ err: e, count: part.length }, 'could not store notifications');
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.flush();
   }
 
   async unreadCount(userId: number, tenantIds: number[]): Promise<number> {

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { OnEvent } from '@nestjs/event-emitter';
 import { REASON_LABELS } from '../runs/failure-sanitizer';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from '../runs/run-events';
@@ -21,9 +20,9 @@ export class RunNotificationsListener {
     private readonly tenants: TenantsService,
   ) {}
 
-  @OnEvent(RUN_EVENTS.queued, { promisify: true, suppressErrors: true })
-  async onQueued({ run, em }: RunEventMap['run.queued']): Promise<void> {
-    await this.notify(run, em, {
+  @OnEvent(RUN_EVENTS.queued, { async: true, promisify: true, suppressErrors: true })
+  async onQueued({ run }: RunEventMap['run.queued']): Promise<void> {
+    await this.notify(run, {
       kind: 'run_queued',
       level: 'info',
       title: `${run.label} queued`,
@@ -31,11 +30,11 @@ export class RunNotificationsListener {
     });
   }
 
-  @OnEvent(RUN_EVENTS.finished, { promisify: true, suppressErrors: true })
-  async onFinished({ run, em }: RunEventMap['run.finished']): Promise<void> {
+  @OnEvent(RUN_EVENTS.finished, { async: true, promisify: true, suppressErrors: true })
+  async onFinished({ run }: RunEventMap['run.finished']): Promise<void> {
     const counts = `${plural(run.succeeded, 'succeeded')}, ${plural(run.failed, 'failed')}, ${plural(run.skipped, 'skipped')}`;
     if (run.status === 'aborted') {
-      await this.notify(run, em, {
+      await this.notify(run, {
         kind: 'run_cancelled',
         level: 'warning',
         title: `${run.label} cancelled`,
@@ -46,14 +45,14 @@ export class RunNotificationsListener {
       const why = f
         ? `${REASON_LABELS[f.reason_code] ?? f.reason_code} (${f.reason_code}): ${f.message}`
         : 'no reason was recorded';
-      await this.notify(run, em, {
+      await this.notify(run, {
         kind: 'run_failed',
         level: 'error',
         title: `${run.label} failed`,
         body: `Run #${run.id} failed — ${why}`,
       });
     } else {
-      await this.notify(run, em, {
+      await this.notify(run, {
         kind: 'run_completed',
         level: run.bucket === 'partial' ? 'warning' : 'success',
         title: `${run.label} ${run.bucket === 'partial' ? 'completed with errors' : 'completed'}`,
@@ -69,22 +68,18 @@ export class RunNotificationsListener {
 
   private async notify(
     run: RunEventSnapshot,
-    em: EntityManager | undefined,
     n: Pick<NotificationInput, 'kind' | 'level' | 'title' | 'body'>,
   ): Promise<void> {
     if (!run.userId) return;
     try {
       const slug = await this.slug(run.tenantId);
-      await this.notifications.create(
-        {
-          ...n,
-          userId: run.userId,
-          tenantId: run.tenantId,
-          runId: run.id,
-          link: slug ? `/admin/t/${slug}/operations/${run.id}` : null,
-        },
-        em,
-      );
+      this.notifications.enqueue({
+        ...n,
+        userId: run.userId,
+        tenantId: run.tenantId,
+        runId: run.id,
+        link: slug ? `/admin/t/${slug}/operations/${run.id}` : null,
+      });
     } catch (e) {
       // A notification must never break a run; the run page stays the source of truth.
       this.logger.error({ err: e, runId: run.id, tenantId: run.tenantId }, 'could not create notification');

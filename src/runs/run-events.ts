@@ -1,4 +1,3 @@
-import type { EntityManager } from 'typeorm';
 import type { RunFailure } from './failure-sanitizer';
 import type { RunStatus, StatusBucket } from './run-status';
 
@@ -33,18 +32,14 @@ export const RUN_EVENTS = {
 } as const;
 
 export interface RunEventMap {
-  /**
-   * queued and finished are emitted inside the transaction that records them: a listener that writes
-   * (notifications) uses `em`, so its rows commit together with the run's status or not at all.
-   */
-  'run.queued': { run: RunEventSnapshot; reused: false; em?: EntityManager };
+  'run.queued': { run: RunEventSnapshot; reused: false };
   'run.started': { run: RunEventSnapshot; attempt: number };
   'run.progress': {
     run: Pick<RunEventSnapshot, 'id' | 'tenantId' | 'type'>;
     processed: number;
     total: number;
   };
-  'run.finished': { run: RunEventSnapshot; em?: EntityManager };
+  'run.finished': { run: RunEventSnapshot };
   /** Runs removed by retention; listeners drop what they keep about them (and anything older than `before`). */
   'run.pruned': { runIds: number[]; before: Date };
 }

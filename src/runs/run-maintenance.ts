@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { fromDbDate, toDbDate } from '../database/sql';
+import { RunCounters } from './run-counters';
 import { RUN_EVENTS } from './run-events';
 import { rollupDay } from './run-rollup';
 import { RunTypeRegistry } from './run-types.registry';
@@ -34,6 +35,7 @@ export class RunMaintenance implements OnApplicationBootstrap {
     private readonly registry: RunTypeRegistry,
     private readonly ds: DataSource,
     private readonly events: EventEmitter2,
+    private readonly counters: RunCounters,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -164,6 +166,8 @@ export class RunMaintenance implements OnApplicationBootstrap {
       if (ids.length < PRUNE_BATCH) break;
     }
     await this.ds.query('DELETE FROM run_daily_counts WHERE day < ?', [rollupDay(cutoff)]);
+    // Counter deltas a killed process never flushed are put right from the runs themselves.
+    await this.counters.recount(rollupDay(new Date(now.getTime() - 86_400_000)));
     this.events.emit(RUN_EVENTS.pruned, { runIds: [], before: cutoff });
     if (removed) this.logger.log({ removed, before: cutoff.toISOString() }, 'pruned old runs');
     return removed;

@@ -5,6 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseModule } from '../database/database.module';
 import { QueueModule } from '../queue/queue.module';
 import { RunActionsService } from './run-actions.service';
+import { RunCounters } from './run-counters';
 import { RunExecutor } from './run-executor';
 import { MAINTENANCE_QUEUE, RunMaintenance } from './run-maintenance';
 import { RunStallService } from './run-stall.service';
@@ -26,6 +27,7 @@ import { RunsService } from './runs.service';
     BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
   ],
   providers: [
+    RunCounters,
     RunsService,
     RunTypeRegistry,
     RunExecutor,

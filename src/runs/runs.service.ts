@@ -11,7 +11,7 @@ import { exec, insertIgnore, isUniqueViolation, toDbDate } from '../database/sql
 import { TransactionRunner } from '../database/transaction-runner';
 import { appendFailures, RunFailure, toFailure } from './failure-sanitizer';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
-import { applyRollup } from './run-rollup';
+import { RunCounters } from './run-counters';
 import { rowToRun, RUN_COLUMNS } from './run-row';
 import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
 import { RunTypeRegistry } from './run-types.registry';
@@ -68,11 +68,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /**
  * The lifecycle of operation runs and the only writer of the runs table: start (or reuse), mark
  * running, record item outcomes, finish, fail. Every status write sets status_bucket in the same
- * statement and moves the daily counters in the same transaction; run.queued and run.finished are
- * emitted inside that transaction, so listeners (notifications) commit with it or not at all.
+ * statement, and emits a typed run.* event once it is committed.
  *
- * This is the hot path of every run, so it speaks plain SQL: one transaction to start, one
- * statement to mark running, one per batch of outcomes, one transaction to finish.
+ * This is the hot path of every run, and on this kind of machine each statement's round trip is
+ * what a run costs, so it speaks plain SQL and keeps to one statement per step: insert to start,
+ * one to mark running, one per batch of outcomes, one to finish. The daily counters follow behind
+ * (RunCounters), summed over many runs.
  */
 @Injectable()
 export class RunsService {
@@ -84,6 +85,7 @@ export class RunsService {
     private readonly registry: RunTypeRegistry,
     private readonly events: EventEmitter2,
     private readonly moduleRef: ModuleRef,
+    private readonly counters: RunCounters,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -186,34 +188,32 @@ export class RunsService {
       finishedAt: null,
       updatedAt: now,
     });
-    return this.tx.run(async (em) => {
-      const { insertId } = await exec(
-        em,
-        `INSERT INTO operation_runs (tenant_id, user_id, resource, action, status, status_bucket, total_items, processed_items,
-           succeeded, failed, skipped, item_ids, payload, failures, failures_omitted, idempotency_key, active_key, attempts,
-           parent_run_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'pending', 'queued', ?, 0, 0, 0, 0, ?, ?, '[]', 0, ?, ?, 0, ?, ?, ?)`,
-        [
-          run.tenantId,
-          run.userId,
-          resource,
-          action,
-          run.totalItems,
-          itemIds ? JSON.stringify(itemIds) : null,
-          JSON.stringify(run.payload),
-          key,
-          key,
-          run.parentRunId,
-          this.at(now),
-          this.at(now),
-        ],
-      );
-      run.id = insertId;
-      // Daily counters: a run counts as "queued" (in flight) from its start until it ends.
-      await applyRollup(em, this.mysql, run, [['queued', 1]]);
-      await this.emitInTx(RUN_EVENTS.queued, { run: this.snapshot(run), reused: false, em });
-      return run;
-    });
+    const { insertId } = await exec(
+      this.ds.manager,
+      `INSERT INTO operation_runs (tenant_id, user_id, resource, action, status, status_bucket, total_items, processed_items,
+         succeeded, failed, skipped, item_ids, payload, failures, failures_omitted, idempotency_key, active_key, attempts,
+         parent_run_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', 'queued', ?, 0, 0, 0, 0, ?, ?, '[]', 0, ?, ?, 0, ?, ?, ?)`,
+      [
+        run.tenantId,
+        run.userId,
+        resource,
+        action,
+        run.totalItems,
+        itemIds ? JSON.stringify(itemIds) : null,
+        JSON.stringify(run.payload),
+        key,
+        key,
+        run.parentRunId,
+        this.at(now),
+        this.at(now),
+      ],
+    );
+    run.id = insertId;
+    // A run counts as "queued" (in flight) from its start until it ends.
+    this.counters.add(run, [['queued', 1]]);
+    this.emit(RUN_EVENTS.queued, { run: this.snapshot(run), reused: false });
+    return run;
   }
 
   /**
@@ -419,8 +419,8 @@ export class RunsService {
   }
 
   /**
-   * The terminal write: status, bucket, failures, the daily counters and run.finished in one
-   * transaction — only if the run is still in the status it was read in (plus `guard`).
+   * The terminal write: status, bucket and failures in one statement, only if the run is still in
+   * the status it was read in (plus `guard`); then the counters and run.finished.
    */
   private async endIf(
     run: OperationRun,
@@ -440,32 +440,29 @@ export class RunsService {
       activeKey: null,
       ...(merged ? { failures: merged.failures, failuresOmitted: merged.omitted } : {}),
     });
-    const moved = await this.tx.run(async (em) => {
-      const { affected } = await exec(
-        em,
-        `UPDATE operation_runs SET status = ?, status_bucket = ?, finished_at = ?, updated_at = ?, active_key = NULL${
-          merged ? ', failures = ?, failures_omitted = ?' : ''
-        } WHERE id = ? AND status = ?${guard}`,
-        [
-          status,
-          bucket,
-          this.at(now),
-          this.at(now),
-          ...(merged ? [JSON.stringify(merged.failures), merged.omitted] : []),
-          run.id,
-          run.status,
-          ...guardParams,
-        ],
-      );
-      if (!affected) return false;
-      await applyRollup(em, this.mysql, run, [
-        ['queued', -1],
-        [bucket, 1],
-      ]);
-      await this.emitInTx(RUN_EVENTS.finished, { run: this.snapshot(ended), em });
-      return true;
-    });
-    return moved ? ended : null;
+    const { affected } = await exec(
+      this.ds.manager,
+      `UPDATE operation_runs SET status = ?, status_bucket = ?, finished_at = ?, updated_at = ?, active_key = NULL${
+        merged ? ', failures = ?, failures_omitted = ?' : ''
+      } WHERE id = ? AND status = ?${guard}`,
+      [
+        status,
+        bucket,
+        this.at(now),
+        this.at(now),
+        ...(merged ? [JSON.stringify(merged.failures), merged.omitted] : []),
+        run.id,
+        run.status,
+        ...guardParams,
+      ],
+    );
+    if (!affected) return null;
+    this.counters.add(run, [
+      ['queued', -1],
+      [bucket, 1],
+    ]);
+    this.emit(RUN_EVENTS.finished, { run: this.snapshot(ended) });
+    return ended;
   }
 
   // ── events ─────────────────────────────────────────────────────────────────
@@ -501,21 +498,6 @@ export class RunsService {
     } catch (e) {
       // A listener's bug must never undo a lifecycle step that already committed.
       this.logger.error({ err: e, event: name }, 'run event listener failed');
-    }
-  }
-
-  /** Emits inside the lifecycle transaction and waits for listeners, which may write through `em`. */
-  private async emitInTx<K extends 'run.queued' | 'run.finished'>(
-    name: K,
-    payload: RunEventMap[K],
-  ): Promise<void> {
-    try {
-      await this.events.emitAsync(name, payload);
-    } catch (e) {
-      this.logger.error(
-        { err: e, event: name, runId: payload.run.id, tenantId: payload.run.tenantId },
-        'run event listener failed',
-      );
     }
   }
 }

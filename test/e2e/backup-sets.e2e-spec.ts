@@ -8,6 +8,7 @@ import { OperationRun } from '../../src/runs/run.entity';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { decodeHtml, startVia, waitForTerminal } from '../factories/flows';
 import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { waitFor } from '../factories/wait';
 
 describe('backup sets: Add policies as a run with per-item outcomes', () => {
   let t: TestApp;
@@ -113,7 +114,10 @@ describe('backup sets: Add policies as a run with per-item outcomes', () => {
     expect(setPage).toContain(`href="/admin/t/contoso/operations/${started.id}"`);
     expect(setPage).toContain('2 items');
 
-    const notes = await t.get<NotificationsService>(NotificationsService).forRun(started.id);
+    const notes = await waitFor(async () => {
+      const rows = await t.get<NotificationsService>(NotificationsService).forRun(started.id);
+      return rows.length >= 2 ? rows : undefined;
+    }, 'both notifications of the run');
     expect(notes.map((n) => n.kind)).toEqual(['run_queued', 'run_completed']);
     expect(notes[1].title).toContain('completed with errors');
   });

@@ -6,6 +6,7 @@ import { RunsService } from '../../src/runs/runs.service';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { decodeHtml, startVia, viewRunLink, waitForTerminal } from '../factories/flows';
 import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { waitFor } from '../factories/wait';
 
 /**
  * The seed's independent tests for drift, with web and worker as separate app instances on one
@@ -34,8 +35,12 @@ describe('inventory and drift as observable runs, with notifications', () => {
   });
 
   const runCount = () => web.dataSource.getRepository(OperationRun).count({ where: { tenantId: contoso } });
-  const notificationsOf = (runId: number) =>
-    web.get<NotificationsService>(NotificationsService).forRun(runId);
+  /** A run's notifications once `count` are stored (they are written a few milliseconds behind). */
+  const notificationsOf = (runId: number, count: number) =>
+    waitFor(async () => {
+      const rows = await web.get<NotificationsService>(NotificationsService).forRun(runId);
+      return rows.length >= count ? rows : undefined;
+    }, `${count} notifications of run ${runId}`);
 
   it('syncs the inventory twice as runs that link to what they captured', async () => {
     for (let i = 1; i <= 2; i++) {
@@ -67,7 +72,7 @@ describe('inventory and drift as observable runs, with notifications', () => {
         scope_key: expect.stringMatching(/^[0-9a-f]{16}$/),
       });
 
-      const queued = await notificationsOf(started.id);
+      const queued = await notificationsOf(started.id, 1);
       expect(queued).toEqual([expect.objectContaining({ kind: 'run_queued', link: started.href })]);
       const bell = await operator.agent.get('/admin/notifications').expect(200);
       expect(bell.text).toContain('Drift generation queued');
@@ -78,7 +83,7 @@ describe('inventory and drift as observable runs, with notifications', () => {
 
     const run = await waitForTerminal(web, driftRunId);
     expect(run.statusBucket).toBe('succeeded');
-    const kinds = (await notificationsOf(driftRunId)).map((n) => [n.kind, n.link]);
+    const kinds = (await notificationsOf(driftRunId, 2)).map((n) => [n.kind, n.link]);
     expect(kinds).toEqual([
       ['run_queued', `/admin/t/contoso/operations/${driftRunId}`],
       ['run_completed', `/admin/t/contoso/operations/${driftRunId}`],
@@ -208,7 +213,7 @@ describe('inventory and drift as observable runs, with notifications', () => {
         expect(text).not.toContain('abc.def.ghi');
         expect(text).not.toContain('/srv/graph.js');
       }
-      const notes = await notificationsOf(started.id);
+      const notes = await notificationsOf(started.id, 2);
       const failed = notes.find((n) => n.kind === 'run_failed');
       expect(failed).toMatchObject({ link: started.href });
       expect(failed!.body).toContain('permission_denied');
