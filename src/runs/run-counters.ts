@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { chunks } from '../database/sql';
-import { RollupKey, rollupDay, ROLLUP_SHARDS } from './run-rollup';
+import { RollupKey, rollupDay } from './run-rollup';
 import type { StatusBucket } from './run-status';
 
 const FLUSH_MS = 50;
@@ -67,14 +67,13 @@ export class RunCounters implements OnApplicationShutdown {
     if (!batch.length) return;
     const upsert = this.mysql
       ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)'
-      : 'ON CONFLICT (tenant_id, day, resource, action, bucket, shard) DO UPDATE SET n = n + excluded.n';
-    const shard = Math.floor(Math.random() * ROLLUP_SHARDS);
+      : 'ON CONFLICT (tenant_id, day, resource, action, bucket) DO UPDATE SET n = n + excluded.n';
     try {
       for (const part of chunks(batch, 500)) {
         await this.ds.query(
-          `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, shard, n)
-           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} ${upsert}`,
-          part.flatMap((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, shard, p.n]),
+          `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n)
+           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ${upsert}`,
+          part.flatMap((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
         );
       }
     } catch (e) {
@@ -105,8 +104,8 @@ export class RunCounters implements OnApplicationShutdown {
     await this.ds.transaction(async (em) => {
       await em.query('DELETE FROM run_daily_counts WHERE day >= ?', [sinceDay]);
       await em.query(
-        `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, shard, n)
-         SELECT tenant_id, ${dayExpr}, resource, action, ${bucketExpr}, 0, COUNT(*) FROM operation_runs
+        `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n)
+         SELECT tenant_id, ${dayExpr}, resource, action, ${bucketExpr}, COUNT(*) FROM operation_runs
          WHERE created_at >= ? GROUP BY tenant_id, ${dayExpr}, resource, action, ${bucketExpr}`,
         [since],
       );

@@ -58,7 +58,7 @@ export class RunExecutor implements OnApplicationBootstrap {
   async execute(job: Job<JobData>): Promise<void> {
     const { runId } = job.data;
     const attempt = job.attemptsMade + 1;
-    const run = await this.runs.markRunning(runId, String(job.id), attempt);
+    const run = await this.runs.markRunning(runId, String(job.id), attempt, job.data.seed);
     if (!run) {
       this.logger.log({ runId, jobId: job.id }, 'run already ended; job dropped');
       return;

@@ -40,7 +40,15 @@ export interface StartRunResult {
 export interface JobData {
   runId: number;
   tenantId: number;
+  /**
+   * The run as it was queued, when it is small: a worker picking the job up for the first time then
+   * needs no read to start it (a run that has moved on since is read as usual).
+   */
+  seed?: Record<string, unknown>;
 }
+
+/** Largest serialized run carried in a job; bigger selections are read from the table. */
+const MAX_SEED_CHARS = 4096;
 
 export function jobIdFor(runId: number): string {
   return `run-${runId}`;
@@ -223,7 +231,12 @@ export class RunsService {
    */
   async enqueue(run: OperationRun, queueName: string): Promise<void> {
     const queue = this.queue(queueName);
-    const data: JobData = { runId: run.id, tenantId: run.tenantId };
+    const seed = JSON.stringify({ ...run });
+    const data: JobData = {
+      runId: run.id,
+      tenantId: run.tenantId,
+      ...(seed.length <= MAX_SEED_CHARS ? { seed: JSON.parse(seed) } : {}),
+    };
     try {
       await withTimeout(
         queue.add(run.runType(), data, { jobId: jobIdFor(run.id) }),
@@ -250,10 +263,38 @@ export class RunsService {
    * Called when a worker picks the job up. Returns null when the run already ended (cancelled, or
    * failed because its enqueue timed out) so the job is dropped.
    */
-  async markRunning(runId: number, jobId: string, attempt: number): Promise<OperationRun | null> {
+  async markRunning(
+    runId: number,
+    jobId: string,
+    attempt: number,
+    seed?: Record<string, unknown>,
+  ): Promise<OperationRun | null> {
+    const now = new Date();
+    if (seed) {
+      // First pickup of a fresh run: it is exactly the queued row, so one guarded write starts it.
+      const { affected } = await exec(
+        this.ds.manager,
+        `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
+         WHERE id = ? AND status = 'pending' AND processed_items = 0`,
+        [this.at(now), attempt, jobId, this.at(now), runId],
+      );
+      if (affected) {
+        const run = Object.assign(new OperationRun(), seed, {
+          createdAt: new Date(String(seed.createdAt)),
+          status: 'running' as RunStatus,
+          statusBucket: 'running' as StatusBucket,
+          startedAt: now,
+          finishedAt: null,
+          updatedAt: now,
+          attempts: attempt,
+          jobId,
+        });
+        this.emit(RUN_EVENTS.started, { run: this.snapshot(run), attempt });
+        return run;
+      }
+    }
     const run = await this.findById(runId);
     if (!run || !isActive(run.status)) return null;
-    const now = new Date();
     const startedAt = run.startedAt ?? now;
     const { affected } = await exec(
       this.ds.manager,

@@ -293,7 +293,7 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
       [user, contoso, oldRun, toDbDate(old, mysql)],
     );
     await t.dataSource.query(
-      "INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, shard, n) VALUES (?, ?, 'inventory', 'sync', 'succeeded', 0, 1)",
+      "INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n) VALUES (?, ?, 'inventory', 'sync', 'succeeded', 1)",
       [contoso, old.toISOString().slice(0, 10)],
     );
     const removed = await t.get<RunMaintenance>(RunMaintenance).prune();

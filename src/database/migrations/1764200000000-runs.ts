@@ -61,9 +61,7 @@ export class Runs1764200000000 implements MigrationInterface {
         ],
       }),
     );
-    // Counters kept as runs change bucket, so the chart never scans the runs table. Each counter is
-    // split over a few shard rows (summed when read): every run of a busy tenant would otherwise
-    // queue on one row lock, held until its transaction commits.
+    // Counters kept as runs change bucket, so the chart never scans the runs table.
     await q.createTable(
       new Table({
         name: 'run_daily_counts',
@@ -73,7 +71,6 @@ export class Runs1764200000000 implements MigrationInterface {
           { ...c.str('resource', 64), isPrimary: true },
           { ...c.str('action', 64), isPrimary: true },
           { ...c.str('bucket', 16), isPrimary: true },
-          { name: 'shard', type: 'smallint', isPrimary: true },
           c.int('n', 0),
         ],
       }),
