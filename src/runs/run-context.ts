@@ -5,6 +5,19 @@ import type { RunsService } from './runs.service';
 
 export type ItemResult = 'succeeded' | 'failed' | 'skipped';
 
+export interface Counts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+}
+
+/**
+ * How long counts-only outcomes (no failure entry, no rows of the producer's) may wait before they are
+ * written. They are progress, nothing else depends on them, so holding them briefly lets the last
+ * ones travel with the finishing write instead of costing a statement of their own.
+ */
+const HOLD_MS = 200;
+
 export interface ItemOutcome {
   itemId: string;
   result: ItemResult;
@@ -19,6 +32,10 @@ export interface ItemOutcome {
  * failures and progress events stay consistent whatever the producer does.
  */
 export class RunContext {
+  private held: Counts = { succeeded: 0, failed: 0, skipped: 0 };
+  private heldTimer: NodeJS.Timeout | undefined;
+  private heldError: unknown;
+
   constructor(
     readonly run: OperationRun,
     private readonly runs: RunsService,
@@ -47,11 +64,12 @@ export class RunContext {
    * because outcomes and the producer's writes commit together, nothing is done twice.
    */
   get alreadyProcessed(): number {
-    return this.run.processedItems;
+    return this.run.processedItems + total(this.held);
   }
 
   /** For producers that learn the item count only while running (e.g. a sync). */
   async setTotal(total: number): Promise<void> {
+    await this.flushHeld();
     await this.runs.setTotal(this.run.id, total);
     this.run.totalItems = total;
   }
@@ -91,10 +109,56 @@ export class RunContext {
 
   /**
    * Records through the hub and keeps this context's copy of the counts current: the hub finishes
-   * the run from them (checking them against the table) without reading it again.
+   * the run from them (checking them against the table) without reading it again. Counts-only
+   * outcomes are held for up to HOLD_MS (see there); anything else writes them first.
    */
   private async apply(
-    delta: { succeeded: number; failed: number; skipped: number },
+    delta: Counts,
+    failures: RunFailure[],
+    work?: (em: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    this.rethrowHeldError();
+    if (!work && !failures.length) {
+      this.held = {
+        succeeded: this.held.succeeded + delta.succeeded,
+        failed: this.held.failed + delta.failed,
+        skipped: this.held.skipped + delta.skipped,
+      };
+      this.heldTimer ??= setTimeout(() => void this.flushHeld().catch((e) => (this.heldError = e)), HOLD_MS);
+      return;
+    }
+    await this.flushHeld();
+    await this.write(delta, failures, work);
+  }
+
+  /** Writes held counts now. */
+  async flushHeld(): Promise<void> {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    const held = this.held;
+    this.held = { succeeded: 0, failed: 0, skipped: 0 };
+    if (total(held)) await this.write(held, []);
+  }
+
+  /** Hands the held counts to the finishing write (the executor's), rethrowing a failed flush. */
+  takeHeld(): Counts {
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    this.rethrowHeldError();
+    const held = this.held;
+    this.held = { succeeded: 0, failed: 0, skipped: 0 };
+    return held;
+  }
+
+  private rethrowHeldError(): void {
+    if (this.heldError === undefined) return;
+    const e = this.heldError;
+    this.heldError = undefined;
+    throw e;
+  }
+
+  private async write(
+    delta: Counts,
     failures: RunFailure[],
     work?: (em: EntityManager) => Promise<void>,
   ): Promise<void> {
@@ -108,11 +172,15 @@ export class RunContext {
     run.succeeded += delta.succeeded;
     run.failed += delta.failed;
     run.skipped += delta.skipped;
-    run.processedItems += delta.succeeded + delta.failed + delta.skipped;
+    run.processedItems += total(delta);
   }
 
   /** True once an operator cancelled the run; long handlers check it between batches. */
   isCancelled(): Promise<boolean> {
     return this.runs.isCancelled(this.run.id);
   }
+}
+
+function total(c: Counts): number {
+  return c.succeeded + c.failed + c.skipped;
 }

@@ -65,9 +65,11 @@ export class RunExecutor implements OnApplicationBootstrap {
     }
     const def = this.registry.require(run.runType());
     const log = { runId, tenantId: run.tenantId, type: def.type, attempt };
+    const ctx = new RunContext(run, this.runs, attempt);
     try {
-      await def.handler.handle(new RunContext(run, this.runs, attempt));
-      await this.runs.finish(runId, run);
+      await def.handler.handle(ctx);
+      // The last counts-only outcomes travel with the finishing write.
+      await this.runs.finish(runId, run, ctx.takeHeld());
       this.logger.log(log, 'run handler finished');
     } catch (e) {
       if (e instanceof RunNoLongerActive) {
@@ -77,10 +79,14 @@ export class RunExecutor implements OnApplicationBootstrap {
       const reason = classifyError(e);
       const attemptsAllowed = job.opts.attempts ?? 1;
       if (TRANSIENT.has(reason) && attempt < attemptsAllowed) {
+        // The retry resumes after the last recorded item: record what was done.
+        await ctx.flushHeld().catch(() => undefined);
         this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
         throw e;
       }
       this.logger.error({ ...log, err: e, reason }, 'run failed');
+      // What was done before the error still counts.
+      await ctx.flushHeld().catch(() => undefined);
       await this.runs.fail(runId, { error: e });
     }
   }

@@ -14,6 +14,7 @@ import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
 import { RunCounters } from './run-counters';
 import { rowToRun, RUN_COLUMNS } from './run-row';
 import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
+import type { Counts } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
 import { OperationRun } from './run.entity';
 
@@ -412,18 +413,31 @@ export class RunsService {
 
   /**
    * Ends a run from its counts: completed, completed_with_errors or failed. `known` is the run as its
-   * context tracked it; the UPDATE checks those counts are still what the table holds, and falls back
-   * to reading the row when they are not.
+   * context tracked it and `held` the outcomes it has not written yet: one UPDATE adds those and sets
+   * the final status, provided the table still holds the counts the context saw (else the row is read).
    */
-  async finish(runId: number, known?: OperationRun): Promise<OperationRun | null> {
+  async finish(
+    runId: number,
+    known?: OperationRun,
+    held: Counts = { succeeded: 0, failed: 0, skipped: 0 },
+  ): Promise<OperationRun | null> {
+    const n = held.succeeded + held.failed + held.skipped;
     if (known && known.status === 'running') {
-      const status = finalStatus(known);
-      const ended = await this.endIf(known, status, [], ' AND processed_items = ? AND failed = ?', [
-        known.processedItems,
-        known.failed,
-      ]);
+      const after = Object.assign(new OperationRun(), known, {
+        succeeded: known.succeeded + held.succeeded,
+        failed: known.failed + held.failed,
+        skipped: known.skipped + held.skipped,
+        processedItems: known.processedItems + n,
+      });
+      const ended = await this.endIf(after, finalStatus(after), [], {
+        set: ', succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?, processed_items = processed_items + ?',
+        setParams: [held.succeeded, held.failed, held.skipped, n],
+        where: ' AND processed_items = ? AND failed = ? AND processed_items + ? <= total_items',
+        whereParams: [known.processedItems, known.failed, n],
+      });
       if (ended) return ended;
     }
+    if (n) await this.recordItems(runId, held, []);
     return this.end(runId, (run) => ({ status: finalStatus(run), failures: [] }));
   }
 
@@ -460,15 +474,14 @@ export class RunsService {
   }
 
   /**
-   * The terminal write: status, bucket and failures in one statement, only if the run is still in
-   * the status it was read in (plus `guard`); then the counters and run.finished.
+   * The terminal write: status, bucket and failures in one statement (plus `extra` SET and WHERE
+   * clauses), only if the run is still in the status it was read in; then the counters and run.finished.
    */
   private async endIf(
     run: OperationRun,
     status: RunStatus,
     failures: RunFailure[],
-    guard = '',
-    guardParams: unknown[] = [],
+    extra: { set?: string; setParams?: unknown[]; where?: string; whereParams?: unknown[] } = {},
   ): Promise<OperationRun | null> {
     const bucket = statusBucket(status, run.failed);
     const merged = failures.length ? appendFailures(run.failures ?? [], run.failuresOmitted, failures) : null;
@@ -485,16 +498,17 @@ export class RunsService {
       this.ds.manager,
       `UPDATE operation_runs SET status = ?, status_bucket = ?, finished_at = ?, updated_at = ?, active_key = NULL${
         merged ? ', failures = ?, failures_omitted = ?' : ''
-      } WHERE id = ? AND status = ?${guard}`,
+      }${extra.set ?? ''} WHERE id = ? AND status = ?${extra.where ?? ''}`,
       [
         status,
         bucket,
         this.at(now),
         this.at(now),
         ...(merged ? [JSON.stringify(merged.failures), merged.omitted] : []),
+        ...(extra.setParams ?? []),
         run.id,
         run.status,
-        ...guardParams,
+        ...(extra.whereParams ?? []),
       ],
     );
     if (!affected) return null;
