@@ -6,7 +6,8 @@ import { TenantsService } from '../tenants/tenants.service';
 import { NotificationInput, NotificationsService } from './notifications.service';
 
 function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}`;
+  // toLocaleString is costly and runs twice per run: only numbers that need separators get it.
+  return `${n < 1000 ? n : n.toLocaleString('en-US')} ${word}`;
 }
 
 /** Turns run lifecycle events into notifications for the run's initiator, for every producer alike. */

@@ -48,8 +48,10 @@ export interface JobData {
   seed?: Record<string, unknown>;
 }
 
-/** Largest serialized run carried in a job; bigger selections are read from the table. */
-const MAX_SEED_CHARS = 4096;
+/** A run small enough to travel in its job (Bull serializes it); bigger selections are read from the table. */
+function isSmall(run: OperationRun): boolean {
+  return (run.itemIds?.length ?? 0) <= 50 && JSON.stringify(run.payload ?? {}).length <= 2048;
+}
 
 export function jobIdFor(runId: number): string {
   return `run-${runId}`;
@@ -232,11 +234,10 @@ export class RunsService {
    */
   async enqueue(run: OperationRun, queueName: string): Promise<void> {
     const queue = this.queue(queueName);
-    const seed = JSON.stringify({ ...run });
     const data: JobData = {
       runId: run.id,
       tenantId: run.tenantId,
-      ...(seed.length <= MAX_SEED_CHARS ? { seed: JSON.parse(seed) } : {}),
+      ...(isSmall(run) ? { seed: { ...run } } : {}),
     };
     try {
       await withTimeout(
