@@ -271,6 +271,14 @@ export function markdown(r: BenchResults): string {
     );
     out.push('');
     out.push(
+      `(b) and the hub were timed in ${b.rounds.length} alternating rounds (the table adds them up); the hub's ratio to (b) per round: ${b.rounds
+        .map((x) => fmt(x.hub.perSecond / x.bareSql.perSecond))
+        .join(
+          ', ',
+        )} (${b.rounds.map((x) => `${fmt(x.hub.perSecond)} vs ${fmt(x.bareSql.perSecond)}`).join('; ')} /s).`,
+    );
+    out.push('');
+    out.push(
       `One hub run alone sends these statements (${b.oneRunTransactions} commits, each a redo-log flush at innodb_flush_log_at_trx_commit=${m.flushAtCommit}):`,
     );
     out.push('');

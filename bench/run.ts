@@ -78,6 +78,10 @@ async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const smoke = args.includes('--smoke');
   const keep = args.includes('--keep');
+  // --only=2,3 runs just those sections (for working on one figure); its report stays in results/.
+  const onlyArg = args.find((a) => a.startsWith('--only='));
+  const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
+  const wanted = (n: string) => !only || only.has(n);
   const sizes = smoke ? SMOKE : FULL;
   const started = Date.now();
   sqlCounter.install();
@@ -136,7 +140,8 @@ async function main(): Promise<number> {
     // sections too, so that code cannot rot either.
     const evidence = (miss: boolean) => smoke || miss;
 
-    results.bookkeeping = await section(results, '2. run bookkeeping', () => runBookkeepingSection(ctx));
+    if (wanted('2'))
+      results.bookkeeping = await section(results, '2. run bookkeeping', () => runBookkeepingSection(ctx));
     if (results.bookkeeping && evidence(results.bookkeeping.figures.some((f) => f.pass === false))) {
       const tenantId = Number(
         (await app.ds.query("SELECT id FROM tenants WHERE slug = 'bench-bookkeeping'"))[0].id,
@@ -145,14 +150,17 @@ async function main(): Promise<number> {
         await cpuProfile(() => hubRuns(ctx, tenantId, Math.min(500, sizes.bookkeepingRuns)))
       ).summary;
     }
-    results.bulk = await section(results, '3. bulk items', () => runBulkItemsSection(ctx));
-    const drift = await section(results, '4. drift (own process)', () => runDriftInChild(ctx, smoke));
+    if (wanted('3')) results.bulk = await section(results, '3. bulk items', () => runBulkItemsSection(ctx));
+    const drift = wanted('4')
+      ? await section(results, '4. drift (own process)', () => runDriftInChild(ctx, smoke))
+      : undefined;
     results.drift = drift?.result;
     if (drift?.profile) results.profiles.drift = drift.profile;
 
     load = LoadGen.start(app.port);
     ctx.load = load;
-    results.list = await section(results, '1. operations list + Bull Board', () => runListSection(ctx));
+    if (wanted('1'))
+      results.list = await section(results, '1. operations list + Bull Board', () => runListSection(ctx));
     if (results.list && !smoke && results.list.figures.some((f) => f.pass === false)) {
       results.profiles.list = (
         await cpuProfile(() =>
@@ -166,7 +174,7 @@ async function main(): Promise<number> {
         )
       ).summary;
     }
-    results.web = await section(results, '5. web', () => runWebSection(ctx, BUSY_LIST));
+    if (wanted('5')) results.web = await section(results, '5. web', () => runWebSection(ctx, BUSY_LIST));
     if (results.web && !smoke && results.web.figures.some((f) => f.pass === false)) {
       results.profiles.web = (
         await cpuProfile(() =>
@@ -199,10 +207,15 @@ async function main(): Promise<number> {
   // Only a full run speaks for the project; a smoke run's report stays in the (ignored) results folder.
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${results.mode}.json`), JSON.stringify(results, null, 2));
-  const report = smoke ? join(dir, 'smoke.md') : join(__dirname, '..', 'BENCHMARKS.md');
+  const raw = join(dir, `${only ? 'only' : results.mode}.json`);
+  writeFileSync(raw, JSON.stringify(results, null, 2));
+  const report = only
+    ? join(dir, 'only.md')
+    : smoke
+      ? join(dir, 'smoke.md')
+      : join(__dirname, '..', 'BENCHMARKS.md');
   writeFileSync(report, markdown(results));
-  log(`report written to ${report}; raw figures in ${join(dir, `${results.mode}.json`)}`);
+  log(`report written to ${report}; raw figures in ${raw}`);
   if (results.errors.length) {
     process.stdout.write(`\nErrors:\n${results.errors.map((e) => `  - ${e}`).join('\n')}\n`);
     return 1;

@@ -35,13 +35,23 @@ export class RunContext {
   private held: Counts = { succeeded: 0, failed: 0, skipped: 0 };
   private heldTimer: NodeJS.Timeout | undefined;
   private heldError: unknown;
+  private flushing: Promise<void> | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
 
   constructor(
     readonly run: OperationRun,
     private readonly runs: RunsService,
     /** 1 for the first try; higher when a job is retried or picked up after its worker died. */
     readonly attempt: number,
-  ) {}
+  ) {
+    // A fresh run's start is not written yet (RunsService.claimFresh): it is, before this context
+    // writes anything else, or after HOLD_MS so that a longer run shows as running; a run done sooner
+    // starts and finishes in one write.
+    if (run.status === 'pending') {
+      this.startTimer = setTimeout(() => void this.started().catch((e) => (this.heldError ??= e)), HOLD_MS);
+    }
+  }
 
   get id(): number {
     return this.run.id;
@@ -124,15 +134,20 @@ export class RunContext {
         failed: this.held.failed + delta.failed,
         skipped: this.held.skipped + delta.skipped,
       };
-      this.heldTimer ??= setTimeout(() => void this.flushHeld().catch((e) => (this.heldError = e)), HOLD_MS);
+      this.heldTimer ??= setTimeout(() => {
+        this.flushing = this.flushHeld().catch((e) => {
+          this.heldError ??= e;
+        });
+      }, HOLD_MS);
       return;
     }
     await this.flushHeld();
     await this.write(delta, failures, work);
   }
 
-  /** Writes held counts now. */
+  /** Writes the start if it is still deferred, then the held counts. */
   async flushHeld(): Promise<void> {
+    await this.started();
     clearTimeout(this.heldTimer);
     this.heldTimer = undefined;
     const held = this.held;
@@ -140,14 +155,29 @@ export class RunContext {
     if (total(held)) await this.write(held, []);
   }
 
-  /** Hands the held counts to the finishing write (the executor's), rethrowing a failed flush. */
-  takeHeld(): Counts {
+  /**
+   * Hands the held counts to the finishing write (the executor's) once any write this context has
+   * in flight is done, rethrowing a failed one. A start still deferred is left to that write too.
+   */
+  async takeHeld(): Promise<Counts> {
     clearTimeout(this.heldTimer);
     this.heldTimer = undefined;
+    clearTimeout(this.startTimer);
+    await this.starting;
+    await this.flushing;
     this.rethrowHeldError();
     const held = this.held;
     this.held = { succeeded: 0, failed: 0, skipped: 0 };
     return held;
+  }
+
+  /** The deferred start, written once (see the constructor). */
+  private started(): Promise<void> {
+    if (this.starting) return this.starting;
+    if (this.run.status !== 'pending') return Promise.resolve();
+    clearTimeout(this.startTimer);
+    this.starting = this.runs.writeStart(this.run);
+    return this.starting;
   }
 
   private rethrowHeldError(): void {
@@ -162,6 +192,7 @@ export class RunContext {
     failures: RunFailure[],
     work?: (em: EntityManager) => Promise<void>,
   ): Promise<void> {
+    await this.started();
     const run = this.run;
     await this.runs.recordItems(run.id, delta, failures, work, {
       tenantId: run.tenantId,

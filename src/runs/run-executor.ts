@@ -6,7 +6,8 @@ import { QueueBoard } from '../queue/queue-board';
 import { classifyError, ReasonCode } from './failure-sanitizer';
 import { RunContext } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
-import { JobData, RunNoLongerActive, RunsService } from './runs.service';
+import type { OperationRun } from './run.entity';
+import { JobData, RunNoLongerActive, RunsService, StartNotFresh } from './runs.service';
 
 /** Reasons worth another attempt: the provider or the network may recover by then. */
 const TRANSIENT: ReadonlySet<ReasonCode> = new Set(['provider_throttled', 'provider_unavailable', 'timeout']);
@@ -56,37 +57,61 @@ export class RunExecutor implements OnApplicationBootstrap {
   }
 
   async execute(job: Job<JobData>): Promise<void> {
-    const { runId } = job.data;
+    const { runId, seed } = job.data;
     const attempt = job.attemptsMade + 1;
-    const run = await this.runs.markRunning(runId, String(job.id), attempt, job.data.seed);
+    if (seed && attempt === 1) {
+      try {
+        await this.runHandler(job, this.runs.claimFresh(seed, String(job.id), attempt), attempt);
+        return;
+      } catch (e) {
+        if (!(e instanceof StartNotFresh)) throw e;
+        // The job was picked up before (its worker stalled or died) and that pickup started the run.
+        this.logger.log({ runId, jobId: job.id }, 'run already started by an earlier pickup; resuming it');
+      }
+    }
+    const run = await this.runs.markRunning(runId, String(job.id), attempt);
     if (!run) {
       this.logger.log({ runId, jobId: job.id }, 'run already ended; job dropped');
       return;
     }
+    await this.runHandler(job, run, attempt);
+  }
+
+  private async runHandler(job: Job<JobData>, run: OperationRun, attempt: number): Promise<void> {
+    const runId = run.id;
     const def = this.registry.require(run.runType());
     const log = { runId, tenantId: run.tenantId, type: def.type, attempt };
     const ctx = new RunContext(run, this.runs, attempt);
     try {
       await def.handler.handle(ctx);
-      // The last counts-only outcomes travel with the finishing write.
-      await this.runs.finish(runId, run, ctx.takeHeld());
+      // The last counts-only outcomes (and a start not written yet) travel with the finishing write.
+      await this.runs.finish(runId, run, await ctx.takeHeld());
       this.logger.log(log, 'run handler finished');
     } catch (e) {
+      if (e instanceof StartNotFresh) throw e;
       if (e instanceof RunNoLongerActive) {
+        await ctx.takeHeld().catch(() => undefined);
         this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
         return;
       }
       const reason = classifyError(e);
       const attemptsAllowed = job.opts.attempts ?? 1;
+      // What was done before the error still counts (and the start is written, if it was deferred).
+      const flushed: unknown = await ctx.flushHeld().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (flushed instanceof StartNotFresh) throw flushed;
+      if (flushed instanceof RunNoLongerActive) {
+        this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
+        return;
+      }
       if (TRANSIENT.has(reason) && attempt < attemptsAllowed) {
-        // The retry resumes after the last recorded item: record what was done.
-        await ctx.flushHeld().catch(() => undefined);
+        // The retry resumes after the last recorded item.
         this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
         throw e;
       }
       this.logger.error({ ...log, err: e, reason }, 'run failed');
-      // What was done before the error still counts.
-      await ctx.flushHeld().catch(() => undefined);
       await this.runs.fail(runId, { error: e });
     }
   }

@@ -64,6 +64,13 @@ export class RunNoLongerActive extends Error {
   }
 }
 
+/** A fresh run's deferred start found the run already started by an earlier pickup of its job. */
+export class StartNotFresh extends Error {
+  constructor(readonly runId: number) {
+    super(`Run ${runId} was already started by an earlier pickup of its job`);
+  }
+}
+
 const ENQUEUE_FAILED_MESSAGE = 'The job queue was unreachable, so the run could not be queued.';
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -262,39 +269,55 @@ export class RunsService {
   // ── worker side ────────────────────────────────────────────────────────────
 
   /**
-   * Called when a worker picks the job up. Returns null when the run already ended (cancelled, or
-   * failed because its enqueue timed out) so the job is dropped.
+   * A fresh run's first pickup (its job carries the queued row as `seed`): the run as the handler will
+   * see it, started in memory only. The start is written by its context before the first write of the
+   * handler or after HOLD_MS (writeStart), or, when the handler is done sooner, by the finishing write
+   * itself (finish) — so a short run costs one INSERT and one UPDATE, like a bare job that records itself.
    */
-  async markRunning(
-    runId: number,
-    jobId: string,
-    attempt: number,
-    seed?: Record<string, unknown>,
-  ): Promise<OperationRun | null> {
+  claimFresh(seed: Record<string, unknown>, jobId: string, attempt: number): OperationRun {
     const now = new Date();
-    if (seed) {
-      // First pickup of a fresh run: it is exactly the queued row, so one guarded write starts it.
-      const { affected } = await exec(
-        this.ds.manager,
-        `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
-         WHERE id = ? AND status = 'pending' AND processed_items = 0`,
-        [this.at(now), attempt, jobId, this.at(now), runId],
-      );
-      if (affected) {
-        const run = Object.assign(new OperationRun(), seed, {
-          createdAt: new Date(String(seed.createdAt)),
-          status: 'running' as RunStatus,
-          statusBucket: 'running' as StatusBucket,
-          startedAt: now,
-          finishedAt: null,
-          updatedAt: now,
-          attempts: attempt,
-          jobId,
-        });
-        this.emit(RUN_EVENTS.started, { run: this.snapshot(run), attempt });
-        return run;
-      }
+    return Object.assign(new OperationRun(), seed, {
+      createdAt: new Date(String(seed.createdAt)),
+      status: 'pending' as RunStatus,
+      statusBucket: 'queued' as StatusBucket,
+      startedAt: now,
+      finishedAt: null,
+      updatedAt: now,
+      attempts: attempt,
+      jobId,
+    });
+  }
+
+  /**
+   * Writes the start of a run claimed by claimFresh, guarded on the row still being the queued one.
+   * Throws RunNoLongerActive when the run ended meanwhile (cancelled while queued) and StartNotFresh
+   * when an earlier pickup of the same job started it (its worker stalled): then the job is run again
+   * through markRunning, from the counts in the table.
+   */
+  async writeStart(run: OperationRun): Promise<void> {
+    const startedAt = run.startedAt ?? new Date();
+    const { affected } = await exec(
+      this.ds.manager,
+      `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
+       WHERE id = ? AND status = 'pending' AND processed_items = 0`,
+      [this.at(startedAt), run.attempts, run.jobId, this.at(new Date()), run.id],
+    );
+    if (!affected) {
+      const current = await this.findById(run.id);
+      if (!current || !isActive(current.status)) throw new RunNoLongerActive(run.id);
+      throw new StartNotFresh(run.id);
     }
+    Object.assign(run, { status: 'running', statusBucket: 'running', startedAt });
+    this.emit(RUN_EVENTS.started, { run: this.snapshot(run), attempt: run.attempts });
+  }
+
+  /**
+   * Called when a worker picks up a job that is not a fresh run's first pickup (a retry, a job put
+   * back by reconcile, a run too big to travel in its job). Returns null when the run already ended
+   * (cancelled, or failed because its enqueue timed out) so the job is dropped.
+   */
+  async markRunning(runId: number, jobId: string, attempt: number): Promise<OperationRun | null> {
+    const now = new Date();
     const run = await this.findById(runId);
     if (!run || !isActive(run.status)) return null;
     const startedAt = run.startedAt ?? now;
@@ -423,6 +446,48 @@ export class RunsService {
     held: Counts = { succeeded: 0, failed: 0, skipped: 0 },
   ): Promise<OperationRun | null> {
     const n = held.succeeded + held.failed + held.skipped;
+    if (known && known.status === 'pending') {
+      // Done before its start was written (claimFresh): start and finish in one statement.
+      const after = Object.assign(new OperationRun(), known, {
+        succeeded: held.succeeded,
+        failed: held.failed,
+        skipped: held.skipped,
+        processedItems: n,
+      });
+      const ended = await this.endIf(after, finalStatus(after), [], {
+        set: ', started_at = ?, attempts = ?, job_id = ?, succeeded = ?, failed = ?, skipped = ?, processed_items = ?',
+        setParams: [
+          this.at(known.startedAt ?? new Date()),
+          known.attempts,
+          known.jobId,
+          held.succeeded,
+          held.failed,
+          held.skipped,
+          n,
+        ],
+        where: ' AND processed_items = 0 AND total_items >= ?',
+        whereParams: [n],
+        beforeFinished: (run) =>
+          this.emit(RUN_EVENTS.started, {
+            run: this.snapshot(
+              Object.assign(new OperationRun(), run, {
+                status: 'running',
+                statusBucket: 'running',
+                finishedAt: null,
+              }),
+            ),
+            attempt: known.attempts,
+          }),
+      });
+      if (ended) return ended;
+      const current = await this.findById(runId);
+      if (!current || !isActive(current.status)) return current;
+      if (current.status === 'pending' && n > Number(current.totalItems))
+        throw new Error(
+          `Run ${runId}: recording ${n} items would exceed total_items (${current.totalItems})`,
+        );
+      throw new StartNotFresh(runId);
+    }
     if (known && known.status === 'running') {
       const after = Object.assign(new OperationRun(), known, {
         succeeded: known.succeeded + held.succeeded,
@@ -482,7 +547,14 @@ export class RunsService {
     run: OperationRun,
     status: RunStatus,
     failures: RunFailure[],
-    extra: { set?: string; setParams?: unknown[]; where?: string; whereParams?: unknown[] } = {},
+    extra: {
+      set?: string;
+      setParams?: unknown[];
+      where?: string;
+      whereParams?: unknown[];
+      /** Called once the write matched, before run.finished is emitted. */
+      beforeFinished?: (ended: OperationRun) => void;
+    } = {},
   ): Promise<OperationRun | null> {
     const bucket = statusBucket(status, run.failed);
     const merged = failures.length ? appendFailures(run.failures ?? [], run.failuresOmitted, failures) : null;
@@ -517,6 +589,7 @@ export class RunsService {
       ['queued', -1],
       [bucket, 1],
     ]);
+    extra.beforeFinished?.(ended);
     this.emit(RUN_EVENTS.finished, { run: this.snapshot(ended) });
     return ended;
   }

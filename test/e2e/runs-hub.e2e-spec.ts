@@ -2,12 +2,16 @@ import request from 'supertest';
 import { AuthService } from '../../src/auth/auth.service';
 import { RunStatus, statusBucket, StatusBucket } from '../../src/runs/run-status';
 import { OperationRun } from '../../src/runs/run.entity';
-import { RunsService } from '../../src/runs/runs.service';
+import { jobIdFor, RunNoLongerActive, RunsService, StartNotFresh } from '../../src/runs/runs.service';
+import { RUN_EVENTS } from '../../src/runs/run-events';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { QueryRunner } from 'typeorm';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import {
   DuplicateProducerModule,
   LEAKED,
   leakyError,
+  SAMPLE_QUEUE,
   SampleProducerModule,
 } from '../fixtures/sample-producer.module';
 import { insertRun } from '../factories/runs';
@@ -501,6 +505,168 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       expect(done.failures![0].message.length).toBeLessThanOrEqual(200);
       expect(done.failures![0]).toMatchObject({ item_id: null, reason_code: 'unexpected_error' });
       expect(page.text).toContain('Graph call failed');
+    });
+  });
+
+  describe("a fresh run's start travels with its first write", () => {
+    /** The UPDATEs of operation_runs that name `runId`, sent while `work` runs. */
+    async function runUpdates(runId: () => number | undefined, work: () => Promise<void>): Promise<string[]> {
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const ds = t.dataSource;
+      const original = ds.createQueryRunner.bind(ds);
+      const wrapped = new Map<QueryRunner, QueryRunner['query']>();
+      const spy = jest.spyOn(ds, 'createQueryRunner').mockImplementation((mode) => {
+        const qr = original(mode);
+        // SQLite hands out one query runner for everything: wrap it once.
+        if (wrapped.has(qr)) return qr;
+        wrapped.set(qr, qr.query);
+        const query = qr.query.bind(qr);
+        qr.query = ((sql: string, params?: unknown[], structured?: boolean) => {
+          seen.push({ sql, params: params ?? [] });
+          return query(sql, params, structured as never);
+        }) as typeof qr.query;
+        return qr;
+      });
+      try {
+        await work();
+      } finally {
+        spy.mockRestore();
+        for (const [qr, query] of wrapped) qr.query = query;
+      }
+      const id = runId();
+      return seen
+        .filter((q) => {
+          const where = q.sql.search(/WHERE id = \?/);
+          if (!/^\s*UPDATE operation_runs/i.test(q.sql) || where < 0) return false;
+          return Number(q.params[(q.sql.slice(0, where).match(/\?/g) ?? []).length]) === id;
+        })
+        .map((q) => q.sql.replace(/\s+/g, ' ').trim());
+    }
+
+    function events(): { seen: Array<[string, number, string]>; stop: () => void } {
+      const emitter = t.get<EventEmitter2>(EventEmitter2);
+      const seen: Array<[string, number, string]> = [];
+      const on =
+        (name: string) =>
+        ({ run }: { run: { id: number; status?: string } }) =>
+          seen.push([name, run.id, run.status ?? '']);
+      const listeners = [RUN_EVENTS.started, RUN_EVENTS.finished].map((name) => [name, on(name)] as const);
+      for (const [name, fn] of listeners) emitter.on(name, fn);
+      return { seen, stop: () => listeners.forEach(([name, fn]) => emitter.off(name, fn)) };
+    }
+
+    it('starts and finishes a short run in one UPDATE, still emitting started before finished', async () => {
+      const ev = events();
+      let id: number | undefined;
+      const updates = await runUpdates(
+        () => id,
+        async () => {
+          ({
+            run: { id },
+          } = await runs.start({
+            tenantId: contoso,
+            userId: null,
+            type: 'sample.other',
+            itemIds: ['x', 'y'],
+          }));
+          await waitFor(async () => (await runs.findById(id!))?.status === 'completed', 'the short run');
+        },
+      );
+      ev.stop();
+      expect(updates).toHaveLength(1);
+      expect(updates[0]).toMatch(/SET status = \?, status_bucket = \?, finished_at = \?.*started_at = \?/);
+      const done = (await runs.findById(id!))!;
+      expect([done.succeeded, done.failed, done.skipped, done.processedItems]).toEqual([2, 0, 0, 2]);
+      expect(done).toMatchObject({ attempts: 1, jobId: `run-${id}`, activeKey: null });
+      expect(done.startedAt).toBeInstanceOf(Date);
+      expect(done.startedAt!.getTime()).toBeLessThanOrEqual(done.finishedAt!.getTime());
+      expect(ev.seen.filter(([, runId]) => runId === id)).toEqual([
+        [RUN_EVENTS.started, id, 'running'],
+        [RUN_EVENTS.finished, id, 'completed'],
+      ]);
+    });
+
+    it('shows a longer run as running while it works, with its progress', async () => {
+      const { run } = await runs.start({
+        tenantId: contoso,
+        userId: null,
+        type: 'sample.echo',
+        itemIds: ['a', 'b', 'c', 'd', 'e', 'f'],
+        payload: { delayMs: 150 },
+      });
+      const running = await waitFor(async () => {
+        const r = await runs.findById(run.id);
+        return r?.status === 'running' && r.processedItems > 0 && r.processedItems < 6 ? r : undefined;
+      }, 'the run to show as running with partial progress');
+      expect(running.startedAt).toBeInstanceOf(Date);
+      expect(running.statusBucket).toBe('running');
+      const done = await waitFor(async () => {
+        const r = await runs.findById(run.id);
+        return r?.status === 'completed' ? r : undefined;
+      }, 'the longer run');
+      expect(done.processedItems).toBe(6);
+    });
+
+    it('does not revive a run cancelled after a worker took its job but before its start was written', async () => {
+      const id = await insertRun(t.dataSource, {
+        tenantId: contoso,
+        type: 'sample.echo',
+        status: 'pending',
+        createdAt: new Date(),
+        total: 1,
+      });
+      const claimed = runs.claimFresh({ ...(await runs.findById(id))! }, `run-${id}`, 1);
+      expect(claimed.status).toBe('pending');
+      await runs.abort(id, {
+        item_id: null,
+        reason_code: 'cancelled',
+        message: 'Cancelled',
+        at: new Date().toISOString(),
+      });
+      await expect(runs.writeStart(claimed)).rejects.toBeInstanceOf(RunNoLongerActive);
+      const after = await runs.finish(id, claimed, { succeeded: 1, failed: 0, skipped: 0 });
+      expect(after).toMatchObject({ status: 'aborted', processedItems: 0 });
+      expect((await runs.findById(id))!.status).toBe('aborted');
+    });
+
+    it('resumes from the table when an earlier pickup of the same job had already started the run', async () => {
+      // A worker took the job, started the run, recorded "a" and stalled; Bull hands the job (still
+      // carrying the queued row) to another worker.
+      const id = await insertRun(t.dataSource, {
+        tenantId: contoso,
+        type: 'sample.echo',
+        status: 'running',
+        createdAt: new Date(),
+        total: 3,
+        succeeded: 1,
+      });
+      await t.dataSource.query('UPDATE operation_runs SET item_ids = ? WHERE id = ?', [
+        JSON.stringify(['a', 'b', 'c']),
+        id,
+      ]);
+      const current = (await runs.findById(id))!;
+      const staleSeed = {
+        ...current,
+        status: 'pending',
+        statusBucket: 'queued',
+        processedItems: 0,
+        succeeded: 0,
+      };
+      const claimed = runs.claimFresh(staleSeed, `run-${id}`, 1);
+      await expect(runs.writeStart(claimed)).rejects.toBeInstanceOf(StartNotFresh);
+      await expect(runs.finish(id, claimed, { succeeded: 3, failed: 0, skipped: 0 })).rejects.toBeInstanceOf(
+        StartNotFresh,
+      );
+
+      await runs
+        .queue(SAMPLE_QUEUE)
+        .add('sample.echo', { runId: id, tenantId: contoso, seed: staleSeed }, { jobId: jobIdFor(id) });
+      const done = await waitFor(async () => {
+        const r = await runs.findById(id);
+        return r?.status === 'completed' ? r : undefined;
+      }, 'the resumed run');
+      // "a" counted once: the second pickup went on from the table's counts, not from the stale seed.
+      expect([done.succeeded, done.failed, done.skipped, done.processedItems]).toEqual([3, 0, 0, 3]);
     });
   });
 });
