@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { AuthService } from '../../src/auth/auth.service';
-import { RunStatus, statusBucket, StatusBucket } from '../../src/runs/run-status';
+import { RUN_STATUSES, RunStatus, statusBucket, StatusBucket } from '../../src/runs/run-status';
 import { OperationRun } from '../../src/runs/run.entity';
 import { jobIdFor, RunNoLongerActive, RunsService, StartNotFresh } from '../../src/runs/runs.service';
 import { RUN_EVENTS } from '../../src/runs/run-events';
@@ -19,14 +19,7 @@ import { createTestApp, login, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
 const DAY = 86_400_000;
-const STATUSES: RunStatus[] = [
-  'pending',
-  'running',
-  'completed',
-  'completed_with_errors',
-  'failed',
-  'aborted',
-];
+const STATUSES: readonly RunStatus[] = RUN_STATUSES;
 
 function idsInHtml(html: string, slug: string): number[] {
   const ids = [...html.matchAll(new RegExp(`<td><a href="/admin/t/${slug}/operations/(\\d+)">#`, 'g'))].map(
