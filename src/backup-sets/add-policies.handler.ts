@@ -10,7 +10,6 @@ import { BackupSetsService } from './backup-sets.service';
 import { BACKUP_ADD_POLICIES, BACKUP_QUEUE } from './backup-sets.queue';
 
 const BATCH = 500;
-const TRANSIENT: ReadonlySet<ReasonCode> = new Set(['provider_throttled', 'provider_unavailable', 'timeout']);
 
 class SetGone extends Error {
   readonly reasonCode = 'not_found';
@@ -70,7 +69,7 @@ export class AddPoliciesHandler implements RunHandler {
       } catch (e) {
         const reason = classifyError(e);
         // A throttled or unreachable provider is worth another attempt of the whole job, which resumes here.
-        if (TRANSIENT.has(reason) && ctx.attempt < 3) throw e;
+        if (ctx.willRetry(reason)) throw e;
         fault = { error: e, reason };
       }
       const byPolicy = new Map(known.map((p, i) => [String(p.id), captured[i] ?? null]));

@@ -42,6 +42,18 @@ function valuesClause(cols: string[], rows: unknown[][]): { sql: string; params:
   return { sql: rows.map(() => one).join(', '), params: rows.flat() };
 }
 
+/** Multi-row INSERT. */
+export async function insertRows(
+  db: Executor,
+  table: string,
+  cols: string[],
+  rows: unknown[][],
+): Promise<void> {
+  if (!rows.length) return;
+  const v = valuesClause(cols, rows);
+  await db.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${v.sql}`, v.params);
+}
+
 /** Multi-row INSERT that skips rows whose key already exists (both dialects). */
 export async function insertIgnore(
   db: Executor,
@@ -58,7 +70,10 @@ export async function insertIgnore(
   );
 }
 
-/** Multi-row upsert: insert, or overwrite `update` columns of the row with the same `key`. */
+/**
+ * Multi-row upsert: insert, or update the `update` columns of the row with the same `key` — overwrite
+ * them with the new values, or (`add`) add the new values to them.
+ */
 export async function upsertRows(
   db: Executor,
   mysql: boolean,
@@ -67,12 +82,14 @@ export async function upsertRows(
   rows: unknown[][],
   key: string[],
   update: string[],
+  how: 'overwrite' | 'add' = 'overwrite',
 ): Promise<void> {
   if (!rows.length) return;
   const v = valuesClause(cols, rows);
+  const set = (c: string, incoming: string) => `${c} = ${how === 'add' ? `${c} + ` : ''}${incoming}`;
   const tail = mysql
-    ? `ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`
-    : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`;
+    ? `ON DUPLICATE KEY UPDATE ${update.map((c) => set(c, `VALUES(${c})`)).join(', ')}`
+    : `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${update.map((c) => set(c, `excluded.${c}`)).join(', ')}`;
   await db.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${v.sql} ${tail}`, v.params);
 }
 

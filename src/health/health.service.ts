@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { withTimeout } from '../common/timeout';
 
 export interface Check {
   status: 'up' | 'down';
@@ -11,19 +12,6 @@ export interface Check {
 }
 
 const TIMEOUT_MS = 2000;
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${what} did not answer within ${TIMEOUT_MS} ms`)),
-        TIMEOUT_MS,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 @Injectable()
 export class HealthService implements OnApplicationShutdown {
@@ -61,7 +49,7 @@ export class HealthService implements OnApplicationShutdown {
   private async probe(what: string, fn: () => Promise<unknown>): Promise<Check> {
     const started = Date.now();
     try {
-      await withTimeout(fn(), what);
+      await withTimeout(fn(), TIMEOUT_MS, `${what} did not answer within ${TIMEOUT_MS} ms`);
       return { status: 'up', latency_ms: Date.now() - started };
     } catch (e) {
       // Only the first line, and no connection strings: probes are public.

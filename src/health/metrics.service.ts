@@ -3,6 +3,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { withTimeout } from '../common/timeout';
 import { RUN_EVENTS, RunEventMap } from '../runs/run-events';
 import { RunTypeRegistry } from '../runs/run-types.registry';
 import { RunsService } from '../runs/runs.service';
@@ -54,12 +55,7 @@ export class MetricsService {
         async collect() {
           for (const q of runTypes.queues()) {
             try {
-              const counts = await Promise.race([
-                runs.queue(q).getJobCounts(),
-                new Promise<never>((_, reject) =>
-                  setTimeout(() => reject(new Error('timeout')), QUEUE_TIMEOUT_MS),
-                ),
-              ]);
+              const counts = await withTimeout(runs.queue(q).getJobCounts(), QUEUE_TIMEOUT_MS, 'timeout');
               this.set({ queue: q }, counts[state]);
             } catch (e) {
               logger.debug({ err: e, queue: q }, 'queue depth unavailable');

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { chunks, fromDbDate, toDbDate } from '../database/sql';
+import { WriteBehind } from '../common/write-behind';
+import { chunks, fromDbDate, insertRows, toDbDate } from '../database/sql';
 
 export interface NotificationInput {
   userId: number;
@@ -19,18 +20,25 @@ export interface NotificationRow extends NotificationInput {
   readAt: Date | null;
 }
 
+const FLUSH_MS = 50;
+
 /**
  * Per-user notifications. Reads are always limited to the tenants the user is currently a member of,
  * so a notification never leads into a tenant the user can no longer see.
  */
-const FLUSH_MS = 50;
-
 @Injectable()
 export class NotificationsService implements OnApplicationShutdown {
   private readonly logger = new Logger('Notifications');
   private buffer: Array<{ n: NotificationInput; at: Date }> = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly behind = new WriteBehind(
+    FLUSH_MS,
+    () => {
+      const batch = this.buffer;
+      this.buffer = [];
+      return batch;
+    },
+    (batch) => this.write(batch),
+  );
 
   constructor(private readonly ds: DataSource) {}
 
@@ -44,7 +52,7 @@ export class NotificationsService implements OnApplicationShutdown {
    */
   enqueue(n: NotificationInput): void {
     this.buffer.push({ n, at: new Date() });
-    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    this.behind.schedule();
   }
 
   /** Stores one notification now (with anything else queued). */
@@ -55,21 +63,17 @@ export class NotificationsService implements OnApplicationShutdown {
 
   /** Writes what is queued; resolves once it is stored. */
   flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.flushing = this.flushing.then(() => this.write(batch));
-    return this.flushing;
+    return this.behind.flush();
   }
 
   private async write(batch: Array<{ n: NotificationInput; at: Date }>): Promise<void> {
     for (const part of chunks(batch, 200)) {
       try {
-        await this.ds.query(
-          `INSERT INTO notifications (user_id, tenant_id, run_id, kind, level, title, body, link, created_at)
-           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-          part.flatMap(({ n, at }) => [
+        await insertRows(
+          this.ds,
+          'notifications',
+          ['user_id', 'tenant_id', 'run_id', 'kind', 'level', 'title', 'body', 'link', 'created_at'],
+          part.map(({ n, at }) => [
             n.userId,
             n.tenantId,
             n.runId,

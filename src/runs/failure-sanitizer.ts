@@ -20,6 +20,13 @@ export const REASON_CODES = [
 
 export type ReasonCode = (typeof REASON_CODES)[number];
 
+/** Reasons worth another attempt of a job: the provider or the network may recover by then. */
+export const TRANSIENT_REASONS: ReadonlySet<ReasonCode> = new Set([
+  'provider_throttled',
+  'provider_unavailable',
+  'timeout',
+]);
+
 export function isReasonCode(x: unknown): x is ReasonCode {
   return typeof x === 'string' && (REASON_CODES as readonly string[]).includes(x);
 }

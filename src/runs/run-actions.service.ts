@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
+import { TimedOut, withTimeout } from '../common/timeout';
 import { fromDbDate, toDbDate } from '../database/sql';
 import { toFailure } from './failure-sanitizer';
 import { isActive } from './run-status';
@@ -139,10 +140,13 @@ export class RunActionsService {
     const def = this.registry.get(run.runType());
     if (!def) return;
     const queue = this.runs.queue(def.queue);
-    const job = await Promise.race([
-      queue.getJob(jobIdFor(run.id)),
-      new Promise<null>((r) => setTimeout(() => r(null), JOB_REMOVE_TIMEOUT_MS)),
-    ]);
+    // No answer in time: the job is left (a running one stops at its next batch anyway).
+    const job = await withTimeout(queue.getJob(jobIdFor(run.id)), JOB_REMOVE_TIMEOUT_MS, 'job lookup').catch(
+      (e: unknown) => {
+        if (e instanceof TimedOut) return null;
+        throw e;
+      },
+    );
     if (job && ((await job.isWaiting()) || (await job.isDelayed()))) await job.remove();
   }
 }

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { RunFailure, toFailure } from './failure-sanitizer';
+import { ReasonCode, RunFailure, toFailure, TRANSIENT_REASONS } from './failure-sanitizer';
 import type { OperationRun } from './run.entity';
 import type { RunsService } from './runs.service';
 
@@ -44,6 +44,8 @@ export class RunContext {
     private readonly runs: RunsService,
     /** 1 for the first try; higher when a job is retried or picked up after its worker died. */
     readonly attempt: number,
+    /** How many attempts the job has in all (JOB_ATTEMPTS). */
+    readonly attemptsAllowed: number,
   ) {
     // A fresh run's start is not written yet (RunsService.claimFresh): it is, before this context
     // writes anything else, or after HOLD_MS so that a longer run shows as running; a run done sooner
@@ -147,11 +149,11 @@ export class RunContext {
 
   /** Writes the start if it is still deferred, then the held counts. */
   async flushHeld(): Promise<void> {
-    await this.started();
     clearTimeout(this.heldTimer);
     this.heldTimer = undefined;
     const held = this.held;
     this.held = { succeeded: 0, failed: 0, skipped: 0 };
+    await this.started();
     if (total(held)) await this.write(held, []);
   }
 
@@ -204,6 +206,14 @@ export class RunContext {
     run.failed += delta.failed;
     run.skipped += delta.skipped;
     run.processedItems += total(delta);
+  }
+
+  /**
+   * Whether an error of this reason, thrown out of the handler, makes the job try again (resuming at
+   * alreadyProcessed) rather than fail the run: transient reasons while attempts are left.
+   */
+  willRetry(reason: ReasonCode): boolean {
+    return TRANSIENT_REASONS.has(reason) && this.attempt < this.attemptsAllowed;
   }
 
   /** True once an operator cancelled the run; long handlers check it between batches. */

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { chunks } from '../database/sql';
+import { WriteBehind } from '../common/write-behind';
+import { chunks, upsertRows } from '../database/sql';
 import { RollupKey, rollupDay } from './run-rollup';
 import type { StatusBucket } from './run-status';
 
@@ -25,8 +26,15 @@ interface Pending {
 export class RunCounters implements OnApplicationShutdown {
   private readonly logger = new Logger('RunCounters');
   private pending = new Map<string, Pending>();
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly behind = new WriteBehind(
+    FLUSH_MS,
+    () => {
+      const batch = [...this.pending.values()].filter((p) => p.n !== 0);
+      this.pending = new Map();
+      return batch;
+    },
+    (batch) => this.write(batch),
+  );
 
   constructor(private readonly ds: DataSource) {}
 
@@ -50,30 +58,27 @@ export class RunCounters implements OnApplicationShutdown {
           n,
         });
     }
-    this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    this.behind.schedule();
   }
 
   /** Applies everything added so far; resolves once it is in the database. */
   flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = [...this.pending.values()].filter((p) => p.n !== 0);
-    this.pending = new Map();
-    this.flushing = this.flushing.then(() => this.write(batch));
-    return this.flushing;
+    return this.behind.flush();
   }
 
   private async write(batch: Pending[]): Promise<void> {
     if (!batch.length) return;
-    const upsert = this.mysql
-      ? 'ON DUPLICATE KEY UPDATE n = n + VALUES(n)'
-      : 'ON CONFLICT (tenant_id, day, resource, action, bucket) DO UPDATE SET n = n + excluded.n';
     try {
       for (const part of chunks(batch, 500)) {
-        await this.ds.query(
-          `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n)
-           VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ${upsert}`,
-          part.flatMap((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
+        await upsertRows(
+          this.ds,
+          this.mysql,
+          'run_daily_counts',
+          ['tenant_id', 'day', 'resource', 'action', 'bucket', 'n'],
+          part.map((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
+          ['tenant_id', 'day', 'resource', 'action', 'bucket'],
+          ['n'],
+          'add',
         );
       }
     } catch (e) {

@@ -3,14 +3,11 @@ import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { QueueBoard } from '../queue/queue-board';
-import { classifyError, ReasonCode } from './failure-sanitizer';
+import { classifyError } from './failure-sanitizer';
 import { RunContext } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
 import type { OperationRun } from './run.entity';
 import { JobData, RunNoLongerActive, RunsService, StartNotFresh } from './runs.service';
-
-/** Reasons worth another attempt: the provider or the network may recover by then. */
-const TRANSIENT: ReadonlySet<ReasonCode> = new Set(['provider_throttled', 'provider_unavailable', 'timeout']);
 
 const STALLED = /stalled more than allowable limit/;
 
@@ -61,7 +58,7 @@ export class RunExecutor implements OnApplicationBootstrap {
     const attempt = job.attemptsMade + 1;
     if (seed && attempt === 1) {
       try {
-        await this.runHandler(job, this.runs.claimFresh(seed, String(job.id), attempt), attempt);
+        await this.runHandler(job, this.runs.claimFresh(seed, String(job.id), attempt));
         return;
       } catch (e) {
         if (!(e instanceof StartNotFresh)) throw e;
@@ -74,14 +71,15 @@ export class RunExecutor implements OnApplicationBootstrap {
       this.logger.log({ runId, jobId: job.id }, 'run already ended; job dropped');
       return;
     }
-    await this.runHandler(job, run, attempt);
+    await this.runHandler(job, run);
   }
 
-  private async runHandler(job: Job<JobData>, run: OperationRun, attempt: number): Promise<void> {
+  private async runHandler(job: Job<JobData>, run: OperationRun): Promise<void> {
     const runId = run.id;
+    const attempt = job.attemptsMade + 1;
     const def = this.registry.require(run.runType());
     const log = { runId, tenantId: run.tenantId, type: def.type, attempt };
-    const ctx = new RunContext(run, this.runs, attempt);
+    const ctx = new RunContext(run, this.runs, attempt, job.opts.attempts ?? 1);
     try {
       await def.handler.handle(ctx);
       // The last counts-only outcomes (and a start not written yet) travel with the finishing write.
@@ -89,24 +87,18 @@ export class RunExecutor implements OnApplicationBootstrap {
       this.logger.log(log, 'run handler finished');
     } catch (e) {
       if (e instanceof StartNotFresh) throw e;
-      if (e instanceof RunNoLongerActive) {
-        await ctx.takeHeld().catch(() => undefined);
-        this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
-        return;
-      }
-      const reason = classifyError(e);
-      const attemptsAllowed = job.opts.attempts ?? 1;
       // What was done before the error still counts (and the start is written, if it was deferred).
       const flushed: unknown = await ctx.flushHeld().then(
         () => undefined,
         (err: unknown) => err,
       );
       if (flushed instanceof StartNotFresh) throw flushed;
-      if (flushed instanceof RunNoLongerActive) {
+      if (e instanceof RunNoLongerActive || flushed instanceof RunNoLongerActive) {
         this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
         return;
       }
-      if (TRANSIENT.has(reason) && attempt < attemptsAllowed) {
+      const reason = classifyError(e);
+      if (ctx.willRetry(reason)) {
         // The retry resumes after the last recorded item.
         this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
         throw e;

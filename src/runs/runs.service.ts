@@ -5,6 +5,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bull';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
+import { withTimeout } from '../common/timeout';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { exec, insertIgnore, isUniqueViolation, toDbDate } from '../database/sql';
@@ -73,16 +74,6 @@ export class StartNotFresh extends Error {
 
 const ENQUEUE_FAILED_MESSAGE = 'The job queue was unreachable, so the run could not be queued.';
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 /**
  * The lifecycle of operation runs and the only writer of the runs table: start (or reuse), mark
  * running, record item outcomes, finish, fail. Every status write sets status_bucket in the same
@@ -90,7 +81,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  *
  * This is the hot path of every run, and on this kind of machine each statement's round trip is
  * what a run costs, so it speaks plain SQL and keeps to one statement per step: insert to start,
- * one to mark running, one per batch of outcomes, one to finish. The daily counters follow behind
+ * one per batch of outcomes, one to finish. Marking a fresh run running travels with its first
+ * write (claimFresh), so a short run is one INSERT and one UPDATE. The daily counters follow behind
  * (RunCounters), summed over many runs.
  */
 @Injectable()
@@ -250,7 +242,7 @@ export class RunsService {
       await withTimeout(
         queue.add(run.runType(), data, { jobId: jobIdFor(run.id) }),
         this.config.queue.enqueueTimeoutMs,
-        'enqueue',
+        `enqueue timed out after ${this.config.queue.enqueueTimeoutMs} ms`,
       );
     } catch (e) {
       this.logger.error({ err: e, runId: run.id, tenantId: run.tenantId }, 'could not enqueue run');
@@ -482,7 +474,7 @@ export class RunsService {
       if (ended) return ended;
       const current = await this.findById(runId);
       if (!current || !isActive(current.status)) return current;
-      if (current.status === 'pending' && n > Number(current.totalItems))
+      if (current.status === 'pending' && n > current.totalItems)
         throw new Error(
           `Run ${runId}: recording ${n} items would exceed total_items (${current.totalItems})`,
         );
