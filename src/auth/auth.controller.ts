@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError } from '../common/app-error';
+import { NoLayout } from '../common/views';
 import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
@@ -81,6 +82,7 @@ export class AuthController {
   }
 
   @Get('/admin/t/:tenant')
+  @NoLayout()
   tenantHome(@Req() req: AuthedRequest, @Res() res: Response) {
     res.redirect(`/admin/t/${req.tenant!.slug}/operations`);
   }

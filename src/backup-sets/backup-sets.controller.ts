@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
-import { flash, redirectSeeOther } from '../common/flash';
+import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import { pageParam, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
@@ -163,15 +163,12 @@ export class BackupSetsController {
       );
       ids = [...ids, ...all];
     }
-    const { run, reused } = await this.sets.startAddPolicies(tenant.id, req.principal.id, id, ids);
-    flash(
-      req,
-      reused ? 'info' : 'success',
-      reused
-        ? `Those policies are already being added (run #${run.id}).`
-        : `Adding ${run.totalItems} polic${run.totalItems === 1 ? 'y' : 'ies'} as run #${run.id}.`,
-      { href: `/admin/t/${tenant.slug}/operations/${run.id}`, label: 'View run' },
-    );
+    const start = await this.sets.startAddPolicies(tenant.id, req.principal.id, id, ids);
+    const { run } = start;
+    flashRunStart(req, tenant.slug, start, {
+      queued: `Adding ${run.totalItems} polic${run.totalItems === 1 ? 'y' : 'ies'} as run #${run.id}.`,
+      reused: `Those policies are already being added (run #${run.id}).`,
+    });
     await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets/${id}`);
   }
 

@@ -1,8 +1,13 @@
+import { SetMetadata } from '@nestjs/common';
 import hbs from 'hbs';
 import { join } from 'node:path';
 import { BUCKET_LABELS, StatusBucket } from '../runs/run-status';
 import { VIEWS_DIR } from './paths';
 import { formatNumber, humanDuration, isoTime, percent, relativeTime, utcTime } from './view-helpers';
+
+export const NO_LAYOUT = 'views:no-layout';
+/** The route answers with a fragment or a redirect, never the layout (so it needs no bell count). */
+export const NoLayout = () => SetMetadata(NO_LAYOUT, true);
 
 let registered: Promise<void> | undefined;
 

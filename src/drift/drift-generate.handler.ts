@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { chunks, insertIgnore, toDbDate } from '../database/sql';
 import { InventoryService } from '../inventory/inventory.service';
 import { RunContext } from '../runs/run-context';
+import { runHref } from '../runs/run-status';
 import { RunHandler, RunProducer } from '../runs/run-types.registry';
 import { TenantsService } from '../tenants/tenants.service';
 import { diffSnapshots, findingFingerprint, SnapshotItem } from './drift-diff';
@@ -32,11 +33,11 @@ const FINDINGS_BATCH = 200;
     },
     {
       label: 'Baseline snapshot',
-      href: `/admin/t/${run.tenantSlug}/operations/${Number(run.payload.baseline_run_id)}`,
+      href: runHref(run.tenantSlug, Number(run.payload.baseline_run_id)),
     },
     {
       label: 'Current snapshot',
-      href: `/admin/t/${run.tenantSlug}/operations/${Number(run.payload.current_run_id)}`,
+      href: runHref(run.tenantSlug, Number(run.payload.current_run_id)),
     },
   ],
   describe: (run) => [
@@ -44,12 +45,12 @@ const FINDINGS_BATCH = 200;
     {
       label: 'Baseline',
       value: `inventory sync #${Number(run.payload.baseline_run_id)}`,
-      href: `/admin/t/${run.tenantSlug}/operations/${Number(run.payload.baseline_run_id)}`,
+      href: runHref(run.tenantSlug, Number(run.payload.baseline_run_id)),
     },
     {
       label: 'Current',
       value: `inventory sync #${Number(run.payload.current_run_id)}`,
-      href: `/admin/t/${run.tenantSlug}/operations/${Number(run.payload.current_run_id)}`,
+      href: runHref(run.tenantSlug, Number(run.payload.current_run_id)),
     },
   ],
 })

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
-import { flash, redirectSeeOther } from '../common/flash';
+import { flashRunStart, redirectSeeOther } from '../common/flash';
 import type { AuthedRequest } from '../common/principal';
 import { idParam, pageParam, textParam } from '../common/query-params';
 import { controlFor } from '../common/start-control';
@@ -70,15 +70,12 @@ export class DriftController {
   async generate(@Req() req: AuthedRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
     const tenant = req.tenant!;
     const scope = typeof body.scope === 'string' && body.scope ? body.scope : this.drift.scopes()[0].key;
-    const { run, reused } = await this.drift.startGenerate(tenant.id, req.principal.id, scope);
-    flash(
-      req,
-      reused ? 'info' : 'success',
-      reused
-        ? `This comparison is already ${run.status === 'pending' ? 'queued' : 'running'} as run #${run.id}.`
-        : `Drift generation queued as run #${run.id}.`,
-      { href: `/admin/t/${tenant.slug}/operations/${run.id}`, label: 'View run' },
-    );
+    const start = await this.drift.startGenerate(tenant.id, req.principal.id, scope);
+    const { run } = start;
+    flashRunStart(req, tenant.slug, start, {
+      queued: `Drift generation queued as run #${run.id}.`,
+      reused: `This comparison is already ${run.status === 'pending' ? 'queued' : 'running'} as run #${run.id}.`,
+    });
     await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/drift`);
   }
 

@@ -9,6 +9,13 @@ import { RunTypeRegistry } from '../runs/run-types.registry';
 import { RunsService } from '../runs/runs.service';
 
 const QUEUE_TIMEOUT_MS = 1000;
+const DEPTHS = {
+  waiting: 'Jobs waiting in each producer queue',
+  active: 'Jobs being processed in each producer queue',
+  delayed: 'Jobs waiting for a retry in each producer queue',
+  failed: 'Failed jobs kept in each producer queue',
+} as const;
+type DepthState = keyof typeof DEPTHS;
 
 /**
  * Prometheus metrics of this process: runs started and finished (by type and bucket), run durations,
@@ -22,8 +29,13 @@ export class MetricsService {
   private readonly started: Counter<'type'>;
   private readonly finished: Counter<'type' | 'bucket'>;
   private readonly duration: Histogram<'type' | 'bucket'>;
+  private readonly depths: Record<DepthState, Gauge<'queue'>>;
 
-  constructor(runTypes: RunTypeRegistry, runs: RunsService, @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    private readonly runTypes: RunTypeRegistry,
+    private readonly runs: RunsService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
     this.registry.setDefaultLabels({ role: config.role });
     collectDefaultMetrics({ register: this.registry });
     this.started = new Counter({
@@ -45,28 +57,19 @@ export class MetricsService {
       buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
       registers: [this.registry],
     });
-    const logger = this.logger;
-    const depth = (name: string, help: string, state: 'waiting' | 'active' | 'delayed' | 'failed') =>
+    const depth = (state: DepthState) =>
       new Gauge({
-        name,
-        help,
+        name: `ops_queue_${state}_jobs`,
+        help: DEPTHS[state],
         labelNames: ['queue'],
         registers: [this.registry],
-        async collect() {
-          for (const q of runTypes.queues()) {
-            try {
-              const counts = await withTimeout(runs.queue(q).getJobCounts(), QUEUE_TIMEOUT_MS, 'timeout');
-              this.set({ queue: q }, counts[state]);
-            } catch (e) {
-              logger.debug({ err: e, queue: q }, 'queue depth unavailable');
-            }
-          }
-        },
       });
-    depth('ops_queue_waiting_jobs', 'Jobs waiting in each producer queue', 'waiting');
-    depth('ops_queue_active_jobs', 'Jobs being processed in each producer queue', 'active');
-    depth('ops_queue_delayed_jobs', 'Jobs waiting for a retry in each producer queue', 'delayed');
-    depth('ops_queue_failed_jobs', 'Failed jobs kept in each producer queue', 'failed');
+    this.depths = {
+      waiting: depth('waiting'),
+      active: depth('active'),
+      delayed: depth('delayed'),
+      failed: depth('failed'),
+    };
   }
 
   @OnEvent(RUN_EVENTS.queued)
@@ -85,7 +88,23 @@ export class MetricsService {
     }
   }
 
-  metrics(): Promise<string> {
+  async metrics(): Promise<string> {
+    await this.readQueueDepths();
     return this.registry.metrics();
+  }
+
+  /** Queue depths from Redis, one read per queue per scrape; a queue that does not answer keeps its last values. */
+  private async readQueueDepths(): Promise<void> {
+    await Promise.all(
+      this.runTypes.queues().map(async (q) => {
+        try {
+          const counts = await withTimeout(this.runs.queue(q).getJobCounts(), QUEUE_TIMEOUT_MS, 'timeout');
+          for (const state of Object.keys(DEPTHS) as DepthState[])
+            this.depths[state].set({ queue: q }, counts[state]);
+        } catch (e) {
+          this.logger.debug({ err: e, queue: q }, 'queue depth unavailable');
+        }
+      }),
+    );
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/com
 import type { Response } from 'express';
 import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
-import { flash, redirectSeeOther } from '../common/flash';
+import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import { idParam, pageParam, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
@@ -92,18 +92,12 @@ export class InventoryController {
   @Can('start', 'Run')
   async sync(@Req() req: AuthedRequest, @Res() res: Response) {
     const tenant = req.tenant!;
-    const { run, reused } = await this.inventory.startSync(tenant.id, req.principal.id);
-    flash(
-      req,
-      reused ? 'info' : 'success',
-      reused
-        ? `An inventory sync is already ${run.status === 'pending' ? 'queued' : 'running'} (run #${run.id}).`
-        : `Inventory sync queued as run #${run.id}.`,
-      {
-        href: `/admin/t/${tenant.slug}/operations/${run.id}`,
-        label: 'View run',
-      },
-    );
+    const start = await this.inventory.startSync(tenant.id, req.principal.id);
+    const { run } = start;
+    flashRunStart(req, tenant.slug, start, {
+      queued: `Inventory sync queued as run #${run.id}.`,
+      reused: `An inventory sync is already ${run.status === 'pending' ? 'queued' : 'running'} (run #${run.id}).`,
+    });
     await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/policies`);
   }
 

@@ -3,14 +3,15 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { inTenant } from '../auth/ability.factory';
 import { Can } from '../auth/decorators';
-import { flash, redirectSeeOther } from '../common/flash';
+import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { humanDuration } from '../common/view-helpers';
 import { RunActionsService } from '../runs/run-actions.service';
 import { RunStallService } from '../runs/run-stall.service';
 import { AppError } from '../common/app-error';
+import { NoLayout } from '../common/views';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest, TenantContext } from '../common/principal';
-import { BUCKET_LABELS, BUCKETS, splitRunType } from '../runs/run-status';
+import { BUCKET_LABELS, BUCKETS, runHref, runType, splitRunType } from '../runs/run-status';
 import { RunTypeRegistry } from '../runs/run-types.registry';
 import { RunRow, RunsQueryService } from '../runs/runs-query.service';
 import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters } from './run-filters';
@@ -39,8 +40,10 @@ export class OperationsController {
   @Can('read', 'Run')
   async list(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
-    const { filters, page } = await this.page(tenant, q);
-    const days = await this.query.perDay(tenant.id, CHART_DAYS);
+    const [{ filters, page }, days] = await Promise.all([
+      this.page(tenant, q),
+      this.query.perDay(tenant.id, CHART_DAYS),
+    ]);
     const totals = bucketTotals(days);
     res.render('runs/list', {
       title: 'Operations',
@@ -73,6 +76,7 @@ export class OperationsController {
 
   /** The table alone, for the list's live refresh while runs on the first page are active. */
   @Get('rows')
+  @NoLayout()
   @Can('read', 'Run')
   async rows(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
@@ -85,7 +89,7 @@ export class OperationsController {
   async detail(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     const tenant = req.tenant!;
     const row = await this.load(tenant, id);
-    const def = this.registry.get(`${row.resource}.${row.action}`);
+    const def = this.registry.get(runType(row.resource, row.action));
     const linkCtx = {
       id: row.id,
       tenantSlug: tenant.slug,
@@ -93,13 +97,13 @@ export class OperationsController {
       status: row.status,
       itemIds: row.item_ids ?? null,
     };
-    const [related, context, children, audit] = await Promise.all([
+    const [related, context, children, audit, run] = await Promise.all([
       def?.related ? def.related(linkCtx) : [],
       def?.describe ? def.describe(linkCtx) : [],
       this.query.children(tenant.id, row.id),
       this.actions.auditOf(tenant.id, row.id),
+      this.summary(row, tenant),
     ]);
-    const run = await this.summary(row, tenant);
     res.render('runs/detail', {
       title: `${run.label} #${run.id}`,
       nav: 'operations',
@@ -110,9 +114,9 @@ export class OperationsController {
       payloadJson: JSON.stringify(row.payload ?? {}, null, 2),
       itemCount: row.item_ids?.length ?? 0,
       children: children.map((c) =>
-        runSummary(c, tenant.slug, this.registry.labelOf(`${c.resource}.${c.action}`)),
+        runSummary(c, tenant.slug, this.registry.labelOf(runType(c.resource, c.action))),
       ),
-      liveUrl: `/admin/t/${tenant.slug}/operations/${row.id}/live`,
+      liveUrl: `${runHref(tenant.slug, row.id)}/live`,
       actions: this.runActions(req, run, Boolean(def)),
       audit: [
         {
@@ -129,6 +133,7 @@ export class OperationsController {
 
   /** The live part of the detail page; once the run is terminal the fragment stops asking for more. */
   @Get(':id/live')
+  @NoLayout()
   @Can('read', 'Run')
   async live(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     const tenant = req.tenant!;
@@ -137,7 +142,7 @@ export class OperationsController {
       layout: false,
       run: await this.summary(row, tenant),
       ...failureView(row),
-      liveUrl: `/admin/t/${tenant.slug}/operations/${row.id}/live`,
+      liveUrl: `${runHref(tenant.slug, row.id)}/live`,
     });
   }
 
@@ -147,26 +152,19 @@ export class OperationsController {
     const tenant = req.tenant!;
     const run = await this.actions.cancel(tenant.id, id, req.principal);
     flash(req, 'warning', `Run #${run.id} cancelled after ${run.processedItems} of ${run.totalItems} items.`);
-    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations/${id}`);
+    await redirectSeeOther(req, res, runHref(tenant.slug, id));
   }
 
   @Post(':id/retry')
   @Can('retry', 'Run')
   async retry(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     const tenant = req.tenant!;
-    const { run, reused } = await this.actions.retry(tenant.id, id, req.principal);
-    flash(
-      req,
-      reused ? 'info' : 'success',
-      reused
-        ? `A retry of run #${id} is already under way (run #${run.id}).`
-        : `Retry queued as run #${run.id}.`,
-      {
-        href: `/admin/t/${tenant.slug}/operations/${run.id}`,
-        label: 'View run',
-      },
-    );
-    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations/${id}`);
+    const start = await this.actions.retry(tenant.id, id, req.principal);
+    flashRunStart(req, tenant.slug, start, {
+      queued: `Retry queued as run #${start.run.id}.`,
+      reused: `A retry of run #${id} is already under way (run #${start.run.id}).`,
+    });
+    await redirectSeeOther(req, res, runHref(tenant.slug, id));
   }
 
   /** Cancel while active, retry once partial or failed; hidden from roles that may do neither. */
@@ -177,7 +175,7 @@ export class OperationsController {
   ) {
     const tenant = req.tenant!;
     const can = (a: 'cancel' | 'retry') => req.ability.can(a, inTenant('Run', tenant.id));
-    const base = `/admin/t/${tenant.slug}/operations/${run.id}`;
+    const base = runHref(tenant.slug, run.id);
     const out: Array<{ label: string; href?: string; allowed: boolean; reason?: string; style: string }> = [];
     if (run.active && can('cancel'))
       out.push({ label: 'Cancel run', href: `${base}/cancel`, allowed: true, style: 'secondary' });
@@ -203,7 +201,7 @@ export class OperationsController {
 
   /** A run's view model plus its stalled flag. */
   private async summary(row: RunRow, tenant: TenantContext) {
-    const s = runSummary(row, tenant.slug, this.registry.labelOf(`${row.resource}.${row.action}`));
+    const s = runSummary(row, tenant.slug, this.registry.labelOf(runType(row.resource, row.action)));
     const idle = await this.stall.stalledFor({
       tenantId: tenant.id,
       resource: row.resource,

@@ -2,8 +2,10 @@ import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppError } from '../common/app-error';
+import { NoLayout } from '../common/views';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
+import { runHref } from '../runs/run-status';
 import { RunsService } from '../runs/runs.service';
 
 /**
@@ -16,10 +18,11 @@ export class RunLinkController {
   constructor(private readonly runs: RunsService) {}
 
   @Get(':id')
+  @NoLayout()
   async open(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     const run = await this.runs.findById(id);
     const m = run && req.principal.memberships.find((x) => x.tenantId === run.tenantId);
     if (!run || !m) throw AppError.notFound('Run');
-    res.redirect(`/admin/t/${m.slug}/operations/${run.id}`);
+    res.redirect(runHref(m.slug, run.id));
   }
 }

@@ -1,10 +1,6 @@
 import { digestFailures, REASON_LABELS } from '../runs/failure-sanitizer';
-import { BUCKET_LABELS, isActive } from '../runs/run-status';
+import { BUCKET_LABELS, isActive, runHref, runType } from '../runs/run-status';
 import type { RunRow } from '../runs/runs-query.service';
-
-export function runHref(tenantSlug: string, id: number): string {
-  return `/admin/t/${tenantSlug}/operations/${id}`;
-}
 
 function pct(part: number, whole: number): number {
   return whole > 0 ? Math.min(100, (part / whole) * 100) : 0;
@@ -37,7 +33,7 @@ export function runSummary(row: RunRow, tenantSlug: string, label: string, now =
   return {
     id: row.id,
     href: runHref(tenantSlug, row.id),
-    type: `${row.resource}.${row.action}`,
+    type: runType(row.resource, row.action),
     label,
     status: row.status,
     bucket: row.status_bucket,
@@ -76,7 +72,7 @@ export function runJson(row: RunRow, tenantSlug: string) {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: row.id,
-    type: `${row.resource}.${row.action}`,
+    type: runType(row.resource, row.action),
     tenant_id: row.tenant_id,
     user_id: row.user_id,
     resource: row.resource,

@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../common/app-error';
+import { NoLayout } from '../common/views';
 import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
@@ -43,6 +44,7 @@ export class NotificationsController {
 
   /** The bell alone, for the layout's periodic refresh. */
   @Get('bell')
+  @NoLayout()
   async bell(@Req() req: AuthedRequest, @Res() res: Response) {
     const tenantIds = req.principal.memberships.map((m) => m.tenantId);
     res.render('notifications/_bell', {

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { REASON_LABELS } from '../runs/failure-sanitizer';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from '../runs/run-events';
+import { runHref } from '../runs/run-status';
 import { TenantsService } from '../tenants/tenants.service';
 import { NotificationInput, NotificationsService } from './notifications.service';
 
@@ -79,7 +80,7 @@ export class RunNotificationsListener {
         userId: run.userId,
         tenantId: run.tenantId,
         runId: run.id,
-        link: slug ? `/admin/t/${slug}/operations/${run.id}` : null,
+        link: slug ? runHref(slug, run.id) : null,
       });
     } catch (e) {
       // A notification must never break a run; the run page stays the source of truth.

@@ -14,7 +14,8 @@ const CACHE_MS = 60_000;
  */
 @Injectable()
 export class RunStallService {
-  private readonly cache = new Map<string, { ms: number; at: number }>();
+  /** Promises, so the rows of one list asking at once share one query. */
+  private readonly cache = new Map<string, { ms: Promise<number>; at: number }>();
 
   constructor(
     private readonly maintenance: RunMaintenance,
@@ -26,10 +27,16 @@ export class RunStallService {
     const key = `${tenantId}:${resource}.${action}`;
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.ms;
-    const [longest] = await this.maintenance.recentDurationsMs(tenantId, resource, action);
-    const ms = Math.min(MAX_MS, Math.max(MIN_MS, (longest ?? 0) * 3));
-    this.cache.set(key, { ms, at: Date.now() });
-    return ms;
+    const entry = {
+      ms: this.maintenance
+        .recentDurationsMs(tenantId, resource, action)
+        .then(([longest]) => Math.min(MAX_MS, Math.max(MIN_MS, (longest ?? 0) * 3))),
+      at: Date.now(),
+    };
+    this.cache.set(key, entry);
+    // A failed read is not remembered.
+    entry.ms.catch(() => this.cache.get(key) === entry && this.cache.delete(key));
+    return entry.ms;
   }
 
   /** How long a running run has shown no progress, when that is past its threshold. */

@@ -62,6 +62,11 @@ export function runType(resource: string, action: string): string {
   return `${resource}.${action}`;
 }
 
+/** A run's page in its tenant. */
+export function runHref(tenantSlug: string, id: number): string {
+  return `/admin/t/${tenantSlug}/operations/${id}`;
+}
+
 /** "backup_set.add_policies" → ["backup_set", "add_policies"]; the action may not contain a dot. */
 export function splitRunType(type: string): { resource: string; action: string } {
   const i = type.lastIndexOf('.');
