@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
-import { chunks, containsClause, fromDbDate, isUniqueViolation, toDbDate } from '../database/sql';
+import { chunks, containsClause, exec, fromDbDate, isUniqueViolation, toDbDate } from '../database/sql';
+import { splitRunType } from '../runs/run-status';
 import { InventoryService } from '../inventory/inventory.service';
 import { RunsService, StartRunResult } from '../runs/runs.service';
 import { BACKUP_ADD_POLICIES } from './backup-sets.queue';
@@ -69,15 +70,12 @@ export class BackupSetsService {
     const { n, d } = this.validate(name, description);
     const now = toDbDate(new Date(), this.mysql);
     try {
-      const res = await this.ds.query(
+      const { insertId } = await exec(
+        this.ds.manager,
         'INSERT INTO backup_sets (tenant_id, name, description, created_by, item_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?)',
         [tenantId, n, d, userId, now, now],
       );
-      if (this.mysql) return Number(res.insertId);
-      return Number(
-        (await this.ds.query('SELECT id FROM backup_sets WHERE tenant_id = ? AND name = ?', [tenantId, n]))[0]
-          .id,
-      );
+      return insertId;
     } catch (e) {
       if (isUniqueViolation(e))
         throw AppError.badRequest(`A backup set named "${n}" already exists in this tenant.`);
@@ -185,11 +183,12 @@ export class BackupSetsService {
       skipped: number;
     }>
   > {
+    const type = splitRunType(BACKUP_ADD_POLICIES);
     const raw: Record<string, unknown>[] = await this.ds.query(
       `SELECT id, status, status_bucket, created_at, succeeded, failed, skipped FROM operation_runs
-       WHERE tenant_id = ? AND resource = 'backup_set' AND action = 'add_policies' AND idempotency_key LIKE ?
+       WHERE tenant_id = ? AND resource = ? AND action = ? AND idempotency_key LIKE ?
        ORDER BY id DESC LIMIT 20`,
-      [tenantId, `backup:${setId}:%`],
+      [tenantId, type.resource, type.action, `backup:${setId}:%`],
     );
     return raw.map((r) => ({
       id: Number(r.id),

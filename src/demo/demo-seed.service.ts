@@ -3,6 +3,7 @@ import { AuthService } from '../auth/auth.service';
 import { InventoryService } from '../inventory/inventory.service';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { isUniqueViolation } from '../database/sql';
 import { Role } from '../tenants/membership.entity';
 import { TenantsService } from '../tenants/tenants.service';
 
@@ -27,7 +28,6 @@ export const DEMO_TENANTS = [
 @Injectable()
 export class DemoSeedService implements OnApplicationBootstrap {
   private readonly logger = new Logger('DemoSeed');
-  seeded = false;
 
   constructor(
     private readonly auth: AuthService,
@@ -41,10 +41,9 @@ export class DemoSeedService implements OnApplicationBootstrap {
     if ((await this.auth.userCount()) > 0 || (await this.tenants.count()) > 0) return;
     try {
       await this.seed();
-      this.seeded = true;
     } catch (e) {
       // Two processes booting on one empty database: the loser hits a unique key and moves on.
-      if (!/duplicate|unique/i.test(String((e as Error).message))) throw e;
+      if (!isUniqueViolation(e)) throw e;
     }
   }
 

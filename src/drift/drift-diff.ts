@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, elementIdentity } from '../inventory/normalize-payload';
+import { canonicalJson, compareStrings, elementIdentity } from '../inventory/normalize-payload';
 
 export interface SnapshotItem {
   policyType: string;
@@ -145,10 +145,6 @@ function diffItems(old: SnapshotItem, now: SnapshotItem): SettingChange[] {
 function finding(changeType: ChangeType, item: SnapshotItem, changes: SettingChange[]): DriftFinding {
   const { policyType, externalId, displayName } = item;
   return { changeType, policyType, externalId, displayName, changes };
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

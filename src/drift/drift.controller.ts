@@ -9,6 +9,7 @@ import { controlFor } from '../common/start-control';
 import { POLICY_TYPE_LABELS } from '../inventory/inventory.service';
 import { RunsService } from '../runs/runs.service';
 import type { ChangeType } from './drift-diff';
+import { DRIFT_GENERATE } from './drift.queue';
 import { CHANGE_TYPES, DriftService } from './drift.service';
 
 const PAGE = 50;
@@ -26,9 +27,8 @@ export class DriftController {
     const tenant = req.tenant!;
     const role = controlFor(req, 'start', 'Run', 'drift');
     const scopes = await Promise.all(
-      this.drift.scopes().map(async (scope) => {
-        const c = await this.drift.comparison(tenant.id, scope);
-        const latest = await this.drift.latestRun(tenant.id, scope.key);
+      (await this.drift.scopeStates(tenant.id)).map(async (c) => {
+        const { scope, latest } = c;
         const ready = Boolean(c.baseline && c.current);
         const upToDate =
           latest &&
@@ -94,7 +94,7 @@ export class DriftController {
     let run;
     if (runId) {
       run = await this.runs.getForTenant(tenant.id, runId);
-      if (run.runType() !== 'drift.generate')
+      if (run.runType() !== DRIFT_GENERATE)
         throw AppError.badRequest(`Run #${run.id} is not a drift generation run.`);
     } else {
       const latest = await this.drift.latestRun(tenant.id, this.drift.scopes()[0].key);

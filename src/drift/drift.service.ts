@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { fromDbDate, parseJson } from '../database/sql';
 import { InventoryService, POLICY_TYPE_LABELS } from '../inventory/inventory.service';
+import { splitRunType } from '../runs/run-status';
 import { RunsService, StartRunResult } from '../runs/runs.service';
 import type { ChangeType, SettingChange } from './drift-diff';
 import { driftScopes, DriftScope } from './drift-scopes';
@@ -12,6 +13,15 @@ export interface Comparison {
   scope: DriftScope;
   baseline: { id: number; finishedAt: Date | null } | null;
   current: { id: number; finishedAt: Date | null } | null;
+}
+
+export interface LatestDriftRun {
+  id: number;
+  status: string;
+  bucket: string;
+  finishedAt: Date | null;
+  baselineRunId: number;
+  currentRunId: number;
 }
 
 export interface FindingRow {
@@ -36,6 +46,8 @@ export const CHANGE_TYPES: ChangeType[] = ['added', 'removed', 'modified'];
 /** Drift: which snapshots a scope compares, starting a comparison, and reading its findings. */
 @Injectable()
 export class DriftService {
+  private readonly allScopes = driftScopes(POLICY_TYPE_LABELS);
+
   constructor(
     private readonly ds: DataSource,
     private readonly inventory: InventoryService,
@@ -43,7 +55,7 @@ export class DriftService {
   ) {}
 
   scopes(): DriftScope[] {
-    return driftScopes(POLICY_TYPE_LABELS);
+    return this.allScopes;
   }
 
   scope(key: string): DriftScope {
@@ -56,6 +68,20 @@ export class DriftService {
   async comparison(tenantId: number, scope: DriftScope): Promise<Comparison> {
     const [current, baseline] = await this.inventory.successfulSyncs(tenantId, 2);
     return { scope, baseline: baseline ?? null, current: current ?? null };
+  }
+
+  /** Every scope's comparison and latest run, from one read of the syncs and one of the drift runs. */
+  async scopeStates(tenantId: number) {
+    const [[current, baseline], latest] = await Promise.all([
+      this.inventory.successfulSyncs(tenantId, 2),
+      this.latestRuns(tenantId),
+    ]);
+    return this.allScopes.map((scope) => ({
+      scope,
+      baseline: baseline ?? null,
+      current: current ?? null,
+      latest: latest.get(scope.key) ?? null,
+    }));
   }
 
   /**
@@ -101,27 +127,33 @@ export class DriftService {
     return out;
   }
 
-  /** The latest finished drift.generate run of a tenant for a scope, if any. */
-  async latestRun(tenantId: number, scopeKey: string) {
+  /** The latest drift.generate run of a tenant for a scope, if any. */
+  async latestRun(tenantId: number, scopeKey: string): Promise<LatestDriftRun | null> {
+    return (await this.latestRuns(tenantId)).get(scopeKey) ?? null;
+  }
+
+  /** Scope key → the latest drift.generate run for it, among the tenant's last 50. */
+  private async latestRuns(tenantId: number): Promise<Map<unknown, LatestDriftRun>> {
+    const { resource, action } = splitRunType(DRIFT_GENERATE);
     const raw: Record<string, unknown>[] = await this.ds.query(
       `SELECT id, status, status_bucket, payload, finished_at FROM operation_runs
-       WHERE tenant_id = ? AND resource = 'drift' AND action = 'generate' ORDER BY created_at DESC, id DESC LIMIT 50`,
-      [tenantId],
+       WHERE tenant_id = ? AND resource = ? AND action = ? ORDER BY created_at DESC, id DESC LIMIT 50`,
+      [tenantId, resource, action],
     );
+    const latest = new Map<unknown, LatestDriftRun>();
     for (const r of raw) {
       const payload = parseJson<Record<string, unknown>>(r.payload, {});
-      if (payload.scope_key === scopeKey) {
-        return {
-          id: Number(r.id),
-          status: String(r.status),
-          bucket: String(r.status_bucket),
-          finishedAt: fromDbDate(r.finished_at),
-          baselineRunId: Number(payload.baseline_run_id),
-          currentRunId: Number(payload.current_run_id),
-        };
-      }
+      if (latest.has(payload.scope_key)) continue;
+      latest.set(payload.scope_key, {
+        id: Number(r.id),
+        status: String(r.status),
+        bucket: String(r.status_bucket),
+        finishedAt: fromDbDate(r.finished_at),
+        baselineRunId: Number(payload.baseline_run_id),
+        currentRunId: Number(payload.current_run_id),
+      });
     }
-    return null;
+    return latest;
   }
 
   /** Findings of the comparison a drift run made (re-runs of one comparison share its findings). */

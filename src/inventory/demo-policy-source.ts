@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { toDbDate } from '../database/sql';
+import { toDbDate, upsertRows } from '../database/sql';
 import { demoPolicies } from './demo-policies';
 import {
   PolicySource,
@@ -180,8 +180,6 @@ export class DemoPolicySource implements PolicySource {
       next.latencyMs,
       toDbDate(new Date(), this.mysql),
     ];
-    const cols =
-      'tenant_id, generation, size, fault, fault_operations, fault_message, latency_ms, updated_at';
     const set = [
       'generation',
       'size',
@@ -191,11 +189,14 @@ export class DemoPolicySource implements PolicySource {
       'latency_ms',
       'updated_at',
     ];
-    await this.ds.query(
-      this.mysql
-        ? `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE ${set.map((c) => `${c} = VALUES(${c})`).join(', ')}`
-        : `INSERT INTO demo_source_state (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET ${set.map((c) => `${c} = excluded.${c}`).join(', ')}`,
-      row,
+    await upsertRows(
+      this.ds,
+      this.mysql,
+      'demo_source_state',
+      ['tenant_id', ...set],
+      [row],
+      ['tenant_id'],
+      set,
     );
   }
 }

@@ -9,6 +9,7 @@ import {
   toDbDate,
   upsertRows,
 } from '../database/sql';
+import { splitRunType } from '../runs/run-status';
 import { RunsService, StartRunResult } from '../runs/runs.service';
 import { INVENTORY_SYNC } from './inventory.queue';
 import { normalizePayload, payloadHash } from './normalize-payload';
@@ -148,14 +149,6 @@ export class InventoryService {
     return rows.map((r) => r.id);
   }
 
-  async policyTypes(tenantId: number): Promise<string[]> {
-    const raw: Array<{ policy_type: string }> = await this.ds.query(
-      'SELECT DISTINCT policy_type FROM policies WHERE tenant_id = ? AND removed_at IS NULL ORDER BY policy_type',
-      [tenantId],
-    );
-    return raw.map((r) => r.policy_type);
-  }
-
   async policy(tenantId: number, id: number): Promise<(PolicyRow & { payload: unknown }) | null> {
     const [row] = await this.policiesByIds(tenantId, [id]);
     if (!row) return null;
@@ -168,11 +161,12 @@ export class InventoryService {
     tenantId: number,
     limit: number,
   ): Promise<Array<{ id: number; finishedAt: Date | null; count: number }>> {
+    const type = splitRunType(INVENTORY_SYNC);
     const raw: Record<string, unknown>[] = await this.ds.query(
       `SELECT id, finished_at, succeeded FROM operation_runs
-       WHERE tenant_id = ? AND resource = 'inventory' AND action = 'sync' AND status_bucket = 'succeeded'
+       WHERE tenant_id = ? AND resource = ? AND action = ? AND status_bucket = 'succeeded'
        ORDER BY created_at DESC, id DESC LIMIT ${limit}`,
-      [tenantId],
+      [tenantId, type.resource, type.action],
     );
     return raw.map((r) => ({
       id: Number(r.id),

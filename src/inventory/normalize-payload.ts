@@ -147,7 +147,7 @@ function sortEntry(value: unknown): SortEntry {
 }
 
 /** Code-unit order, not `localeCompare`: the result must not depend on the host's locale. */
-function compareStrings(a: string, b: string): number {
+export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

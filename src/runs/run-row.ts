@@ -7,8 +7,9 @@ import { OperationRun } from './run.entity';
 export const RUN_COLUMNS =
   'id, tenant_id, user_id, resource, action, status, status_bucket, total_items, processed_items, succeeded, failed, skipped, item_ids, payload, failures, failures_omitted, idempotency_key, active_key, job_id, attempts, parent_run_id, created_at, started_at, finished_at, updated_at';
 
-const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+/** A numeric column (drivers return BIGINT and COUNT as strings); null as 0. */
+export const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+export const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 /** A raw operation_runs row as the entity, without going through TypeORM's hydration. */
 export function rowToRun(r: Record<string, unknown>): OperationRun {

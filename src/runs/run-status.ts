@@ -20,8 +20,6 @@ export const BUCKET_LABELS: Record<StatusBucket, string> = {
   failed: 'Failed',
 };
 
-export const ACTIVE_STATUSES: readonly RunStatus[] = ['pending', 'running'];
-
 export function isActive(status: RunStatus): boolean {
   return status === 'pending' || status === 'running';
 }

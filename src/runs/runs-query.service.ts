@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { fromDbDate, parseJson, toDbDate } from '../database/sql';
 import type { RunFailure } from './failure-sanitizer';
 import { rollupDay } from './run-rollup';
+import { num, numOrNull } from './run-row';
 import { BUCKETS, RunStatus, StatusBucket } from './run-status';
 
 export interface Cursor {
@@ -182,23 +183,12 @@ export class RunsQueryService {
   }
 
   /** Runs per day and bucket for the last `days` UTC days (today included), from the counters. */
-  async perDay(
-    tenantId: number,
-    days: number,
-    now = new Date(),
-    type?: { resource: string; action: string },
-  ): Promise<DayCounts[]> {
+  async perDay(tenantId: number, days: number, now = new Date()): Promise<DayCounts[]> {
     const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
-    const params: unknown[] = [tenantId, rollupDay(first)];
-    let typeClause = '';
-    if (type) {
-      typeClause = ' AND resource = ? AND action = ?';
-      params.push(type.resource, type.action);
-    }
     const raw: Array<{ day: string; bucket: StatusBucket; n: number | string }> = await this.ds.query(
       `SELECT day, bucket, SUM(n) AS n FROM run_daily_counts
-       WHERE tenant_id = ? AND day >= ?${typeClause} GROUP BY day, bucket`,
-      params,
+       WHERE tenant_id = ? AND day >= ? GROUP BY day, bucket`,
+      [tenantId, rollupDay(first)],
     );
     const byDay = new Map<string, Record<StatusBucket, number>>();
     for (let i = 0; i < days; i++) {
@@ -212,21 +202,11 @@ export class RunsQueryService {
     return [...byDay.entries()].map(([day, counts]) => ({ day, counts }));
   }
 
-  /** Run types that exist in a tenant's history, for the type filter. */
-  async typesSeen(tenantId: number): Promise<string[]> {
-    const raw: Array<{ resource: string; action: string }> = await this.ds.query(
-      'SELECT DISTINCT resource, action FROM run_daily_counts WHERE tenant_id = ?',
-      [tenantId],
-    );
-    return raw.map((r) => `${r.resource}.${r.action}`);
-  }
-
   private toRow(r: Record<string, unknown>): RunRow {
-    const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
     const row: RunRow = {
       id: num(r.id),
       tenant_id: num(r.tenant_id),
-      user_id: r.user_id === null || r.user_id === undefined ? null : Number(r.user_id),
+      user_id: numOrNull(r.user_id),
       user_name: (r.user_name as string | null) ?? null,
       resource: String(r.resource),
       action: String(r.action),
@@ -240,8 +220,7 @@ export class RunsQueryService {
       failures_omitted: num(r.failures_omitted),
       job_id: (r.job_id as string | null) ?? null,
       attempts: num(r.attempts),
-      parent_run_id:
-        r.parent_run_id === null || r.parent_run_id === undefined ? null : Number(r.parent_run_id),
+      parent_run_id: numOrNull(r.parent_run_id),
       created_at: fromDbDate(r.created_at)!,
       started_at: fromDbDate(r.started_at),
       finished_at: fromDbDate(r.finished_at),

@@ -59,10 +59,4 @@ export class TenantsService {
   async removeMember(tenantId: number, userId: number): Promise<void> {
     await this.memberships.delete({ tenantId, userId });
   }
-
-  /** Users holding a membership in a tenant; used to address notifications, never to widen access. */
-  async memberIds(tenantId: number): Promise<number[]> {
-    const rows = await this.memberships.find({ where: { tenantId }, select: { userId: true } });
-    return rows.map((r) => r.userId);
-  }
 }

@@ -96,27 +96,6 @@ export function runIdOf(url: string): number {
   return Number(m[1]);
 }
 
-/** Polls until `check` returns a truthy value or WAIT_MS has passed. */
-export async function poll<T>(
-  check: () => Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = WAIT_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
-}
-
 /** The trimmed text of each element, in document order. */
 export async function texts(locator: Locator): Promise<string[]> {
   return (await locator.allTextContents()).map((s) => s.replace(/\s+/g, ' ').trim());
