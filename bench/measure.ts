@@ -1,5 +1,7 @@
 import type { BenchContext } from './context';
 import type { LoadResult } from './loadgen';
+import { globalQuestions } from './sections/server-status';
+import { sqlCounter } from './sql-counter';
 import { median, percentile } from './stats';
 
 export interface Latency {
@@ -68,4 +70,41 @@ export async function latencies(
     };
   }
   return out;
+}
+
+export interface Throughput {
+  count: number;
+  ms: number;
+  perSecond: number;
+  /** Statements this process sent to MySQL per run/job. */
+  statementsPer: number;
+  /** The server's Questions delta per run/job (includes other clients of the shared server). */
+  questionsPer: number;
+}
+
+/** Times `work` (count runs, jobs or items), with the statements it sent to MySQL. */
+export async function timed(
+  ctx: BenchContext,
+  count: number,
+  work: () => Promise<void>,
+): Promise<Throughput> {
+  const conn = await ctx.backends.admin();
+  try {
+    const q0 = await globalQuestions(conn);
+    const s0 = sqlCounter.count;
+    const t0 = performance.now();
+    await work();
+    const ms = performance.now() - t0;
+    const statements = sqlCounter.count - s0;
+    const questions = (await globalQuestions(conn)) - q0 - 1;
+    return {
+      count,
+      ms,
+      perSecond: (count / ms) * 1000,
+      statementsPer: statements / count,
+      questionsPer: questions / count,
+    };
+  } finally {
+    await conn.end();
+  }
 }

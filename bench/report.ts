@@ -1,12 +1,11 @@
 import { Figure, missBy } from './context';
-import type { PlanRow } from './explain';
 import { planText } from './explain';
 import type { MachineInfo } from './machine';
 import type { CpuProfileSummary } from './profile';
 import type { BookkeepingResults } from './sections/bookkeeping';
 import type { BulkResults } from './sections/bulk-items';
 import type { DriftResults } from './sections/drift';
-import { CASES, ListResults, ScaleResult } from './sections/list';
+import { CASES, flaggedPlan, ListResults, ScaleResult, scaleName } from './sections/list';
 import type { WebResults } from './sections/web';
 import { fmt } from './stats';
 
@@ -61,9 +60,6 @@ function mdTable(head: string[], rows: string[][]): string {
     ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
   ].join('\n');
 }
-
-const scaleName = (s: ScaleResult) =>
-  s.rows >= 1_000_000 ? `${s.rows / 1_000_000} M` : `${Math.round(s.rows / 1000)} k`;
 
 function listDetails(l: ListResults): string {
   const out: string[] = [];
@@ -127,10 +123,8 @@ function listDetails(l: ListResults): string {
     ),
   );
   out.push('');
-  const flagged = (p: PlanRow[]) =>
-    p.some((x) => x.table === 'r' && (x.type === 'ALL' || /filesort/.test(x.extra)));
   const bad = l.scales.flatMap((s) =>
-    CASES.filter((c) => flagged(s.plans[c.key])).map((c) => `${c.label} @ ${scaleName(s)}`),
+    CASES.filter((c) => flaggedPlan(s.plans[c.key])).map((c) => `${c.label} @ ${scaleName(s)}`),
   );
   out.push(
     bad.length

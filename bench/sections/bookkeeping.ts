@@ -8,21 +8,11 @@ import { BENCH_ECHO } from '../bench-producer.module';
 import { BenchContext, Figure, judge } from '../context';
 import { fmt, ratio, sleep } from '../stats';
 import { sqlCounter } from '../sql-counter';
-import { globalQuestions } from './server-status';
+import { Throughput, timed } from '../measure';
 
 export const CONCURRENCY = 10;
 /** (b) and the hub are timed in this many alternating rounds. */
 const ROUNDS = 3;
-
-export interface Throughput {
-  count: number;
-  ms: number;
-  perSecond: number;
-  /** Statements this process sent to MySQL per run/job. */
-  statementsPer: number;
-  /** The server's Questions delta per run/job (includes other clients of the shared server). */
-  questionsPer: number;
-}
 
 export interface BookkeepingResults {
   hub: Throughput;
@@ -55,28 +45,6 @@ async function inFlight(count: number, width: number, fn: (i: number) => Promise
       while (next < count) await fn(next++);
     }),
   );
-}
-
-async function timed(ctx: BenchContext, count: number, work: () => Promise<void>): Promise<Throughput> {
-  const conn = await ctx.backends.admin();
-  try {
-    const q0 = await globalQuestions(conn);
-    const s0 = sqlCounter.count;
-    const t0 = performance.now();
-    await work();
-    const ms = performance.now() - t0;
-    const statements = sqlCounter.count - s0;
-    const questions = (await globalQuestions(conn)) - q0 - 1;
-    return {
-      count,
-      ms,
-      perSecond: (count / ms) * 1000,
-      statementsPer: statements / count,
-      questionsPer: questions / count,
-    };
-  } finally {
-    await conn.end();
-  }
 }
 
 /** The app's Bull settings, so the bare baselines pay for the same job options. */

@@ -250,9 +250,7 @@ export async function runListSection(ctx: BenchContext): Promise<ListResults> {
       for (const c of CASES) {
         const { sql, params } = query.listQuery(filterOf(c.key, busy.id, deep.cursor));
         plans[c.key] = await explain(ctx.app.ds, sql, params);
-        const flag = plans[c.key].some((p) => p.table === 'r' && badPlan(p))
-          ? '  ← FULL SCAN OR FILESORT'
-          : '';
+        const flag = flaggedPlan(plans[c.key]) ? '  ← FULL SCAN OR FILESORT' : '';
         ctx.log(`  EXPLAIN ${c.label}: ${planText(plans[c.key])}${flag}`);
       }
       // What each query returns; the broad ones must find rows, and the deep page starts past its cursor.
@@ -333,6 +331,17 @@ export async function runListSection(ctx: BenchContext): Promise<ListResults> {
   };
 }
 
+/** "10 k", "1 M": a scale by its number of runs. */
+export const scaleName = (s: ScaleResult) =>
+  s.rows >= 1_000_000 ? `${s.rows / 1_000_000} M` : `${Math.round(s.rows / 1000)} k`;
+
+/** A list plan that scans or sorts the runs table (see badPlan). */
+export const flaggedPlan = (plan: PlanRow[]) => plan.some((p) => p.table === 'r' && badPlan(p));
+
+/** Rows a statement's plan really read (ANALYZE), or its estimate. */
+export const rowsRead = (s: PageStatement | undefined) =>
+  s?.plan?.reduce((n, p) => n + (p.rRows ?? p.rows), 0) ?? NaN;
+
 function listFigures(scales: ScaleResult[], board: Latency): Figure[] {
   const first = scales[0];
   const top = scales[scales.length - 1];
@@ -347,11 +356,9 @@ function listFigures(scales: ScaleResult[], board: Latency): Figure[] {
     .slice(0, 1)
     .map(
       ({ x, before }) =>
-        `The page read that grew most: \`${x.sql.slice(0, 60)}…\` ${fmt(before.ms!)} → ${fmt(x.ms!)} ms alone (read ${fmt(before.plan!.reduce((n, p) => n + (p.rRows ?? p.rows), 0))} → ${fmt(x.plan!.reduce((n, p) => n + (p.rRows ?? p.rows), 0))} rows)`,
+        `The page read that grew most: \`${x.sql.slice(0, 60)}…\` ${fmt(before.ms!)} → ${fmt(x.ms!)} ms alone (read ${fmt(rowsRead(before))} → ${fmt(rowsRead(x))} rows)`,
     )
     .join('');
-  const scaleName = (s: ScaleResult) =>
-    s.rows >= 1_000_000 ? `${s.rows / 1_000_000} M` : `${Math.round(s.rows / 1000)} k`;
   for (const surface of ['html', 'api'] as const) {
     const name = surface === 'html' ? 'HTML' : 'API';
     for (const c of CASES) {
@@ -391,7 +398,7 @@ function listFigures(scales: ScaleResult[], board: Latency): Figure[] {
     });
   }
   const badPlans = scales.flatMap((s) =>
-    CASES.filter((c) => s.plans[c.key].some((p) => p.table === 'r' && badPlan(p))).map(
+    CASES.filter((c) => flaggedPlan(s.plans[c.key])).map(
       (c) => `${c.label} @ ${scaleName(s)}: ${planText(s.plans[c.key])}`,
     ),
   );
@@ -407,8 +414,6 @@ function listFigures(scales: ScaleResult[], board: Latency): Figure[] {
   // The page's other reads: none may touch operation_runs beyond the one list query.
   const reads = top.pageStatements.filter((s) => s.plan);
   const runReads = reads.filter((s) => /\boperation_runs\b/.test(s.sql));
-  const rowsRead = (s: PageStatement | undefined) =>
-    s?.plan?.reduce((n, p) => n + (p.rRows ?? p.rows), 0) ?? NaN;
   const chartOf = (sc: ScaleResult) =>
     sc.pageStatements.find((s) => s.plan && /run_daily_counts/.test(s.sql));
   const bellOf = (sc: ScaleResult) =>
