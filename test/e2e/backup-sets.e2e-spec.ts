@@ -5,9 +5,8 @@ import { demoChanges } from '../../src/inventory/demo-policies';
 import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
 import { NotificationsService } from '../../src/notifications/notifications.service';
 import { OperationRun } from '../../src/runs/run.entity';
-import { TenantsService } from '../../src/tenants/tenants.service';
-import { decodeHtml, startVia, waitForTerminal } from '../factories/flows';
-import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { createSetVia, decodeHtml, startVia, waitForTerminal } from '../factories/flows';
+import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
 describe('backup sets: Add policies as a run with per-item outcomes', () => {
@@ -33,27 +32,13 @@ describe('backup sets: Add policies as a run with per-item outcomes', () => {
       setId,
     ])) as Array<{ policy_id: number; external_id: string }>;
 
-  async function createSet(name: string): Promise<number> {
-    const res = await admin.agent
-      .post('/admin/t/contoso/backup-sets')
-      .type('form')
-      .send({ _csrf: await admin.csrf(), name, description: 'test set' })
-      .expect(303);
-    return Number(/backup-sets\/(\d+)$/.exec(res.headers.location)![1]);
-  }
+  const createSet = (name: string) => createSetVia(admin, 'contoso', { name, description: 'test set' });
 
   beforeAll(async () => {
     t = await createTestApp({ env: { QUEUE_CONCURRENCY: '2' } });
-    const tenants = t.get<TenantsService>(TenantsService);
-    contoso = (await tenants.findBySlug('contoso'))!.id;
-    fabrikam = (await tenants.findBySlug('fabrikam'))!.id;
+    ({ contoso, fabrikam, admin, operator, readonly } = await demoActors(t));
     // A larger synthetic tenant, so 500 policies can be selected.
     await t.get<DemoPolicySource>(DemoPolicySource).setSize(contoso, 800);
-    [admin, operator, readonly] = await Promise.all([
-      login(t, 'admin@example.com'),
-      login(t, 'operator@example.com'),
-      login(t, 'readonly@example.com'),
-    ]);
     for (const tenant of ['contoso', 'fabrikam']) {
       const sync = await startVia(admin, `/admin/t/${tenant}/inventory/sync`);
       expect((await waitForTerminal(t, sync.id)).statusBucket).toBe('succeeded');

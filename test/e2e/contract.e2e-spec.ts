@@ -8,7 +8,8 @@ import { TenantsService } from '../../src/tenants/tenants.service';
 import { SampleProducerModule } from '../fixtures/sample-producer.module';
 import { insertRun } from '../factories/runs';
 import { createTestApp, login, Session, TestApp } from '../factories/test-app';
-import { waitFor } from '../factories/wait';
+import { waitForTerminal } from '../factories/flows';
+import { discoverRoutes } from '../factories/routes';
 
 /**
  * docs/contracts/admin-pages.openapi.yaml is the contract of Monitoring → Operations and the runs API.
@@ -214,10 +215,7 @@ describe('contract: docs/contracts/admin-pages.openapi.yaml against the running 
       itemIds: ['a', 'skip-b', 'fail-c'],
       payload: { greeting: 'contract' },
     });
-    await waitFor(async () => {
-      const r = await runs.findById(run.id);
-      return r && !['pending', 'running'].includes(r.status);
-    }, 'the contoso run to finish');
+    await waitForTerminal(t, run.id);
     runIds.contoso = run.id;
     runIds.fabrikam = await insertRun(t.dataSource, {
       tenantId: fabrikam,
@@ -422,19 +420,9 @@ describe('contract: docs/contracts/admin-pages.openapi.yaml against the running 
     );
 
     it('no Monitoring or runs API route is missing from the contract, and none documented is gone', () => {
-      const express = t.app.getHttpAdapter().getInstance() as {
-        router: { stack: Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }> };
-      };
-      const served = express.router.stack
-        .flatMap((layer) => {
-          if (!layer.route) return [];
-          const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
-          return paths.flatMap((path) =>
-            Object.keys(layer.route!.methods)
-              .filter((m) => m !== '_all')
-              .map((m) => `${m.toUpperCase()} ${path.replace(/:(\w+)/g, '{$1}')}`),
-          );
-        })
+      const served = discoverRoutes(t)
+        .filter((r) => r.method !== 'MOUNT')
+        .map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
         .filter((route) => roots.some((root) => route.endsWith(` ${root}`) || route.includes(` ${root}/`)));
       expect(roots.length).toBeGreaterThan(0);
       expect([...new Set(served)].sort()).toEqual(documented);

@@ -3,11 +3,10 @@ import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
 import { RunMaintenance } from '../../src/runs/run-maintenance';
 import { OperationRun } from '../../src/runs/run.entity';
 import { jobIdFor, RunsService } from '../../src/runs/runs.service';
-import { TenantsService } from '../../src/tenants/tenants.service';
 import { toDbDate } from '../../src/database/sql';
-import { decodeHtml, startVia, viewRunLink, waitForTerminal } from '../factories/flows';
+import { createSetVia, decodeHtml, startVia, viewRunLink, waitForTerminal } from '../factories/flows';
 import { insertRun } from '../factories/runs';
-import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
 describe('operations-grade: Bull board, cancel and retry with audit, recovery, stalled flag, retention, metrics', () => {
@@ -29,27 +28,13 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
     return rows.map((r) => String(r.id));
   }
 
-  async function newSet(name: string): Promise<number> {
-    const res = await admin.agent
-      .post('/admin/t/contoso/backup-sets')
-      .type('form')
-      .send({ _csrf: await admin.csrf(), name })
-      .expect(303);
-    return Number(/(\d+)$/.exec(res.headers.location)![1]);
-  }
+  const newSet = (name: string) => createSetVia(admin, 'contoso', { name });
 
   beforeAll(async () => {
     t = await createTestApp({ env: { STALL_THRESHOLD_SECONDS: '60', RUNS_RETENTION_DAYS: '90' } });
-    const tenants = t.get<TenantsService>(TenantsService);
-    contoso = (await tenants.findBySlug('contoso'))!.id;
-    fabrikam = (await tenants.findBySlug('fabrikam'))!.id;
+    ({ contoso, fabrikam, admin, operator, readonly } = await demoActors(t));
     runs = t.get(RunsService);
     demo = t.get(DemoPolicySource);
-    [admin, operator, readonly] = await Promise.all([
-      login(t, 'admin@example.com'),
-      login(t, 'operator@example.com'),
-      login(t, 'readonly@example.com'),
-    ]);
     const sync = await startVia(admin, '/admin/t/contoso/inventory/sync');
     await waitForTerminal(t, sync.id);
   });

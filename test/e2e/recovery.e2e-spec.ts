@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
 import { OperationRun } from '../../src/runs/run.entity';
 import { TenantsService } from '../../src/tenants/tenants.service';
-import { startVia, waitForTerminal } from '../factories/flows';
+import { createSetVia, startVia, waitForTerminal } from '../factories/flows';
 import { AppProcess, startProcess } from '../factories/process';
 import { createBackends, createTestApp, csrfFrom, login, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
@@ -66,12 +66,7 @@ describe('nothing lost: a worker killed mid-run', () => {
       .map((p) => String(p.id));
     expect(ids).toHaveLength(1000);
 
-    const created = await admin.agent
-      .post('/admin/t/contoso/backup-sets')
-      .type('form')
-      .send({ _csrf: await admin.csrf(), name: 'Survives a crash' })
-      .expect(303);
-    const setId = Number(/(\d+)$/.exec(created.headers.location)![1]);
+    const setId = await createSetVia(admin, 'contoso', { name: 'Survives a crash' });
     // Each provider call takes a while, so the kill lands between two committed batches of 500.
     await demo.setLatency(contoso, 1500);
     const started = await startVia(admin, `/admin/t/contoso/backup-sets/${setId}/add-policies`, {

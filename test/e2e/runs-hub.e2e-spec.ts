@@ -6,7 +6,6 @@ import { jobIdFor, RunNoLongerActive, RunsService, StartNotFresh } from '../../s
 import { RUN_EVENTS } from '../../src/runs/run-events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { QueryRunner } from 'typeorm';
-import { TenantsService } from '../../src/tenants/tenants.service';
 import {
   DuplicateProducerModule,
   LEAKED,
@@ -14,8 +13,9 @@ import {
   SAMPLE_QUEUE,
   SampleProducerModule,
 } from '../fixtures/sample-producer.module';
+import { decodeHtml, startVia, waitForTerminal } from '../factories/flows';
 import { insertRun } from '../factories/runs';
-import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
 const DAY = 86_400_000;
@@ -40,14 +40,7 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
   beforeAll(async () => {
     t = await createTestApp({ imports: [SampleProducerModule], env: { QUEUE_CONCURRENCY: '2' } });
     runs = t.get(RunsService);
-    const tenants = t.get<TenantsService>(TenantsService);
-    contoso = (await tenants.findBySlug('contoso'))!.id;
-    fabrikam = (await tenants.findBySlug('fabrikam'))!.id;
-    [admin, operator, readonly] = await Promise.all([
-      login(t, 'admin@example.com'),
-      login(t, 'operator@example.com'),
-      login(t, 'readonly@example.com'),
-    ]);
+    ({ contoso, fabrikam, admin, operator, readonly } = await demoActors(t));
   });
   afterAll(() => t.close());
 
@@ -151,7 +144,7 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
           const res = await readonly.agent.get(url).expect(200);
           htmlIds.push(...idsInHtml(res.text, 'contoso'));
           const older = /<a href="([^"]+)" rel="next">/.exec(res.text);
-          url = older ? older[1].replace(/&#x3D;/g, '=').replace(/&amp;/g, '&') : null;
+          url = older ? decodeHtml(older[1]) : null;
         }
         expect(htmlIds).toEqual(expected);
       },
@@ -223,22 +216,13 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
 
   describe('the sample producer plugs in without touching src/runs', () => {
     it('starts through its own route, answers with a View run link, and shows in list and detail', async () => {
-      const res = await operator.agent
-        .post('/admin/t/contoso/sample/start')
-        .type('form')
-        .send({ _csrf: await operator.csrf(), items: 'a,skip-b,fail-c', greeting: 'hi there' })
-        .expect(303);
-      const page = await operator.agent.get(res.headers.location).expect(200);
-      const link = /<a href="(\/admin\/t\/contoso\/operations\/(\d+))" class="flash-link">View run<\/a>/.exec(
-        page.text,
-      );
-      expect(link).not.toBeNull();
-      const id = Number(link![2]);
+      const { id, href } = await startVia(operator, '/admin/t/contoso/sample/start', {
+        items: 'a,skip-b,fail-c',
+        greeting: 'hi there',
+      });
+      expect(href).toBe(`/admin/t/contoso/operations/${id}`);
 
-      const done = await waitFor(async () => {
-        const r = await runs.findById(id);
-        return r && !['pending', 'running'].includes(r.status) ? r : undefined;
-      }, 'the sample run to finish');
+      const done = await waitForTerminal(t, id);
       expect(done.status).toBe('completed_with_errors');
       expect(done.statusBucket).toBe('partial');
       expect([done.succeeded, done.failed, done.skipped, done.processedItems, done.totalItems]).toEqual([
@@ -249,7 +233,7 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       expect(idsInHtml(list.text, 'contoso')).toContain(id);
       expect(list.text).toContain('Sample echo');
 
-      const detail = await operator.agent.get(link![1]).expect(200);
+      const detail = await operator.agent.get(href).expect(200);
       expect(detail.text).toContain('Sample echo <span class="muted">#' + id);
       expect(detail.text).toContain('<span class="badge badge-partial"');
       expect(detail.text).toContain(`href="/admin/t/contoso/sample/${id}"`);
@@ -293,12 +277,7 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       expect(page.text).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
       const fragment = await admin.agent.get(`/admin/t/contoso/operations/${run.id}/live`).expect(200);
       expect(fragment.text).not.toContain('<html');
-      await waitFor(
-        async () =>
-          !(await runs.findById(run.id))!.status.startsWith('r') &&
-          (await runs.findById(run.id))!.status !== 'pending',
-        'slow run',
-      );
+      await waitForTerminal(t, run.id);
       const after = await admin.agent.get(`/admin/t/contoso/operations/${run.id}/live`).expect(200);
       expect(after.text).not.toContain('hx-trigger');
       expect(after.text).toContain('badge-succeeded');

@@ -47,3 +47,17 @@ export async function startVia(s: Session, path: string, fields: Record<string, 
   if (res.status !== 303) throw new Error(`POST ${path} answered ${res.status}: ${res.text.slice(0, 300)}`);
   return viewRunLink(s, res.headers.location);
 }
+
+/** Creates a backup set through its form, as a user would; returns its id. */
+export async function createSetVia(
+  s: Session,
+  tenantSlug: string,
+  fields: Record<string, string>,
+): Promise<number> {
+  const res = await s.agent
+    .post(`/admin/t/${tenantSlug}/backup-sets`)
+    .type('form')
+    .send({ _csrf: await s.csrf(), ...fields })
+    .expect(303);
+  return Number(/backup-sets\/(\d+)$/.exec(res.headers.location)![1]);
+}

@@ -14,6 +14,7 @@ import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { resolveRedis } from '../../src/queue/embedded-redis';
+import { TenantsService } from '../../src/tenants/tenants.service';
 
 export const DEMO_PASSWORD = 'test-password-1';
 
@@ -177,4 +178,23 @@ export async function login(t: TestApp, email: string, password = DEMO_PASSWORD)
     agent,
     csrf: async () => csrfFrom((await agent.get('/admin/profile').expect(200)).text),
   };
+}
+
+/** The demo tenants' ids and a signed-in session for each demo user. */
+export async function demoActors(t: TestApp): Promise<{
+  contoso: number;
+  fabrikam: number;
+  admin: Session;
+  operator: Session;
+  readonly: Session;
+}> {
+  const tenants = t.get<TenantsService>(TenantsService);
+  const [contoso, fabrikam, admin, operator, readonly] = await Promise.all([
+    tenants.findBySlug('contoso'),
+    tenants.findBySlug('fabrikam'),
+    login(t, 'admin@example.com'),
+    login(t, 'operator@example.com'),
+    login(t, 'readonly@example.com'),
+  ]);
+  return { contoso: contoso!.id, fabrikam: fabrikam!.id, admin, operator, readonly };
 }
