@@ -12,6 +12,7 @@ import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
 import { BackupSetsModule } from './backup-sets/backup-sets.module';
+import { PROBE_PATH } from './common/paths';
 import { DriftModule } from './drift/drift.module';
 import { InventoryModule } from './inventory/inventory.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
@@ -19,8 +20,6 @@ import { NotificationsModule } from './notifications/notifications.module';
 import { QueueModule } from './queue/queue.module';
 import { RunsModule } from './runs/runs.module';
 import { TenantsModule } from './tenants/tenants.module';
-
-const QUIET_PATHS = /^\/(assets\/|healthz$|readyz$|metrics$)/;
 
 @Module({})
 export class AppModule {
@@ -34,7 +33,9 @@ export class AppModule {
           pinoHttp: {
             level: config.logLevel,
             redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-            autoLogging: { ignore: (req) => QUIET_PATHS.test(req.url ?? '') },
+            autoLogging: {
+              ignore: (req) => (req.url ?? '').startsWith('/assets/') || PROBE_PATH.test(req.url ?? ''),
+            },
             quietReqLogger: true,
           },
         }),

@@ -14,7 +14,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionRow } from './auth/session.entity';
 import { MonitoringModule } from './monitoring/monitoring.module';
 import { AppConfig } from './config/app-config';
-import { PUBLIC_DIR, VIEWS_DIR } from './common/paths';
+import { PROBE_PATH, PUBLIC_DIR, VIEWS_DIR } from './common/paths';
 import { registerViews } from './common/views';
 
 const SESSION_HOURS = 12;
@@ -37,7 +37,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   if (!config.runsWeb) {
     // A worker answers its probes and nothing else; pages belong to web processes.
     app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
-      /^\/(healthz|readyz|metrics)$/.test(req.path)
+      PROBE_PATH.test(req.path)
         ? next()
         : res
             .status(404)
@@ -115,7 +115,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   });
   // Probes, metrics, assets and token-authenticated API calls never need a session row.
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (/^\/(healthz|readyz|metrics)$/.test(req.path) || req.headers.authorization) return next();
+    if (PROBE_PATH.test(req.path) || req.headers.authorization) return next();
     // The session store is the database: when it is down, say so readably instead of a bare 500.
     return sessionMiddleware(req, res, (err?: unknown) => {
       if (!err) return next();
@@ -137,6 +137,18 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     });
   });
 
+  if (config.runsWeb) mountApiDocs(app);
+
+  app.setBaseViewsDir(VIEWS_DIR);
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  // Express caches compiled templates only when told to; without it every render re-reads the file.
+  app.set('view cache', true);
+  await registerViews();
+}
+
+/** The runs API's OpenAPI document at /api/docs-json and Swagger UI at /api/docs (web processes only). */
+function mountApiDocs(app: NestExpressApplication): void {
   const openApi = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -153,13 +165,6 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     jsonDocumentUrl: 'api/docs-json',
     customSiteTitle: 'Runs API',
   });
-
-  app.setBaseViewsDir(VIEWS_DIR);
-  app.setViewEngine('hbs');
-  app.set('view options', { layout: 'layouts/main' });
-  // Express caches compiled templates only when told to; without it every render re-reads the file.
-  app.set('view cache', true);
-  await registerViews();
 }
 
 /**

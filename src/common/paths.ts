@@ -15,3 +15,6 @@ function findRoot(start: string): string {
 export const PROJECT_ROOT = findRoot(__dirname);
 export const VIEWS_DIR = join(PROJECT_ROOT, 'views');
 export const PUBLIC_DIR = join(PROJECT_ROOT, 'public');
+
+/** Probes and metrics: answered by every role, without a session, and not logged per request. */
+export const PROBE_PATH = /^\/(healthz|readyz|metrics)$/;

@@ -11,10 +11,10 @@ import { AppError } from '../common/app-error';
 import { NoLayout } from '../common/views';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest, TenantContext } from '../common/principal';
-import { BUCKET_LABELS, BUCKETS, runHref, runType, splitRunType } from '../runs/run-status';
+import { BUCKET_LABELS, BUCKETS, runHref, runType } from '../runs/run-status';
 import { RunTypeRegistry } from '../runs/run-types.registry';
 import { RunRow, RunsQueryService } from '../runs/runs-query.service';
-import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters } from './run-filters';
+import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters, toListFilter } from './run-filters';
 import { failureView, runSummary } from './run-view';
 import { bucketTotals, renderRunsChart } from './runs-chart';
 
@@ -219,18 +219,8 @@ export class OperationsController {
   }
 
   private async page(tenant: TenantContext, q: Record<string, unknown>) {
-    const known = new Set(this.registry.all().map((t) => t.type));
-    const filters = parseRunFilters(q, known, { defaultLimit: PAGE_SIZE, maxLimit: 100 });
-    const listFilter = {
-      tenantId: tenant.id,
-      type: filters.type ? splitRunType(filters.type) : undefined,
-      bucket: filters.bucket,
-      from: filters.from,
-      to: filters.to,
-      cursor: filters.cursor,
-      direction: filters.direction,
-      limit: filters.limit,
-    };
+    const filters = parseRunFilters(q, this.registry.typeNames(), { defaultLimit: PAGE_SIZE, maxLimit: 100 });
+    const listFilter = toListFilter(tenant.id, filters);
     let page = await this.query.list(listFilter);
     if (filters.direction === 'newer' && !page.hasMore) {
       // Back at the top: show a full first page rather than the few rows newer than the cursor.

@@ -1,6 +1,6 @@
 import { AppError } from '../common/app-error';
-import { BUCKETS, StatusBucket } from '../runs/run-status';
-import type { Cursor } from '../runs/runs-query.service';
+import { BUCKETS, splitRunType, StatusBucket } from '../runs/run-status';
+import type { Cursor, RunListFilter } from '../runs/runs-query.service';
 
 export const PRESETS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 export type Preset = keyof typeof PRESETS;
@@ -141,6 +141,20 @@ export function parseRunFilters(
 }
 
 /** The filters as query parameters, for links that keep them (pager, presets, live refresh). */
+/** The filters as the runs query takes them, for one tenant. */
+export function toListFilter(tenantId: number, f: RunFilters): RunListFilter {
+  return {
+    tenantId,
+    type: f.type ? splitRunType(f.type) : undefined,
+    bucket: f.bucket,
+    from: f.from,
+    to: f.to,
+    cursor: f.cursor,
+    direction: f.direction,
+    limit: f.limit,
+  };
+}
+
 export function filterQuery(f: RunFilters, extra: Record<string, string | undefined> = {}): string {
   const p = new URLSearchParams();
   if (f.type) p.set('type', f.type);

@@ -12,10 +12,10 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import type { AuthedRequest } from '../common/principal';
-import { BUCKETS, splitRunType } from '../runs/run-status';
+import { BUCKETS } from '../runs/run-status';
 import { RunTypeRegistry } from '../runs/run-types.registry';
 import { RunsQueryService } from '../runs/runs-query.service';
-import { encodeCursor, parseRunFilters } from './run-filters';
+import { encodeCursor, parseRunFilters, toListFilter } from './run-filters';
 import { runJson } from './run-view';
 
 /** Runs as JSON for scripts and dashboards: a Bearer personal API token or the browser session. */
@@ -53,24 +53,11 @@ export class RunsApiController {
   @ApiResponse({ status: 404, description: 'no such tenant for this user' })
   async list(@Req() req: AuthedRequest, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
-    const known = new Set(this.registry.all().map((t) => t.type));
-    const f = parseRunFilters(q, known, { defaultLimit: 25, maxLimit: 100 });
+    const f = parseRunFilters(q, this.registry.typeNames(), { defaultLimit: 25, maxLimit: 100 });
     // The API pages one way, by next_cursor; "newer" belongs to the HTML pager.
     if (f.direction === 'newer')
       throw AppError.badRequest('"newer" is not supported by the API: page with "cursor" (next_cursor).');
-    const page = await this.query.list(
-      {
-        tenantId: tenant.id,
-        type: f.type ? splitRunType(f.type) : undefined,
-        bucket: f.bucket,
-        from: f.from,
-        to: f.to,
-        cursor: f.cursor,
-        direction: f.direction,
-        limit: f.limit,
-      },
-      true,
-    );
+    const page = await this.query.list(toListFilter(tenant.id, f), true);
     const last = page.rows[page.rows.length - 1];
     return {
       data: page.rows.map((r) => runJson(r, tenant.slug)),

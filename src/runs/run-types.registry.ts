@@ -113,6 +113,11 @@ export class RunTypeRegistry implements OnModuleInit {
     return this.types.get(type)?.label ?? type;
   }
 
+  /** The registered type names (for validating a type filter). */
+  typeNames(): ReadonlySet<string> {
+    return new Set(this.types.keys());
+  }
+
   all(): RegisteredRunType[] {
     return [...this.types.values()].sort((a, b) => a.label.localeCompare(b.label));
   }
