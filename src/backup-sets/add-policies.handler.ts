@@ -51,8 +51,7 @@ export class AddPoliciesHandler implements RunHandler {
 
   async handle(ctx: RunContext): Promise<void> {
     const setId = Number(ctx.payload.backup_set_id);
-    const tenant = await this.tenants.findById(ctx.tenantId);
-    if (!tenant) throw new Error(`tenant ${ctx.tenantId} no longer exists`);
+    const tenant = await this.tenants.requireById(ctx.tenantId);
     if (!(await this.sets.setExists(tenant.id, setId)))
       throw new SetGone('The backup set was deleted before its policies could be added.');
     const mysql = this.ds.options.type === 'mysql';
@@ -73,7 +72,7 @@ export class AddPoliciesHandler implements RunHandler {
         fault = { error: e, reason };
       }
       const byPolicy = new Map(known.map((p, i) => [String(p.id), captured[i] ?? null]));
-      const existing = await this.sets.existingKeys(this.ds.manager, setId, known);
+      const existing = await this.sets.existingKeys(setId, known);
 
       const outcomes: ItemOutcome[] = [];
       const toInsert: Array<{ policyId: number; c: CapturedPolicy }> = [];

@@ -85,7 +85,7 @@ export class BackupSetsController {
           })
         : null,
     ]);
-    const inSet = picker ? await this.sets.inSet(id, picker.rows) : new Set<string>();
+    const inSet = picker ? await this.sets.existingKeys(id, picker.rows) : new Set<string>();
     const pages = Math.max(1, Math.ceil(items.total / ITEMS_PAGE));
     const href = (p: number) =>
       `?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) }).toString()}`;
@@ -195,8 +195,7 @@ export class BackupSetsController {
   @Can('delete', 'BackupSet')
   async delete(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     const tenant = req.tenant!;
-    const set = await this.sets.get(tenant.id, id);
-    await this.sets.delete(tenant.id, id);
+    const set = await this.sets.delete(tenant.id, id);
     flash(req, 'success', `Backup set “${set.name}” deleted.`);
     await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets`);
   }

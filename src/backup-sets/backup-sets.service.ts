@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { chunks, containsClause, exec, fromDbDate, isUniqueViolation, toDbDate } from '../database/sql';
 import { splitRunType } from '../runs/run-status';
@@ -98,10 +98,12 @@ export class BackupSetsService {
     }
   }
 
-  async delete(tenantId: number, id: number): Promise<void> {
-    await this.get(tenantId, id);
+  /** Deletes a set and its items; returns the set as it was. */
+  async delete(tenantId: number, id: number) {
+    const set = await this.get(tenantId, id);
     await this.ds.query('DELETE FROM backup_items WHERE backup_set_id = ? AND tenant_id = ?', [id, tenantId]);
     await this.ds.query('DELETE FROM backup_sets WHERE id = ? AND tenant_id = ?', [id, tenantId]);
+    return set;
   }
 
   async items(tenantId: number, setId: number, search: string | undefined, offset: number, limit: number) {
@@ -203,13 +205,12 @@ export class BackupSetsService {
 
   /** Which of these policies the set already holds (by type + external id). */
   async existingKeys(
-    em: EntityManager,
     setId: number,
     keys: Array<{ policyType: string; externalId: string }>,
   ): Promise<Set<string>> {
     const out = new Set<string>();
     for (const part of chunks(keys, 500)) {
-      const raw: Array<{ policy_type: string; external_id: string }> = await em.query(
+      const raw: Array<{ policy_type: string; external_id: string }> = await this.ds.query(
         `SELECT policy_type, external_id FROM backup_items WHERE backup_set_id = ? AND external_id IN (${part.map(() => '?').join(', ')})`,
         [setId, ...part.map((k) => k.externalId)],
       );
@@ -219,10 +220,6 @@ export class BackupSetsService {
   }
 
   /** For the picker: which of these policies the set already holds. */
-  inSet(setId: number, keys: Array<{ policyType: string; externalId: string }>): Promise<Set<string>> {
-    return this.existingKeys(this.ds.manager, setId, keys);
-  }
-
   async setExists(tenantId: number, setId: number): Promise<boolean> {
     return (
       (await this.ds.query('SELECT id FROM backup_sets WHERE id = ? AND tenant_id = ?', [setId, tenantId]))

@@ -68,8 +68,7 @@ export class DriftGenerateHandler implements RunHandler {
     const types = (p.policy_types as string[]) ?? [];
     const baselineId = Number(p.baseline_run_id);
     const currentId = Number(p.current_run_id);
-    const tenant = await this.tenants.findById(ctx.tenantId);
-    if (!tenant) throw new Error(`tenant ${ctx.tenantId} no longer exists`);
+    const tenant = await this.tenants.requireById(ctx.tenantId);
 
     const [baseline, current] = await Promise.all([
       this.inventory.snapshot(tenant.id, baselineId, types),

@@ -38,8 +38,7 @@ export class InventorySyncHandler implements RunHandler {
   ) {}
 
   async handle(ctx: RunContext): Promise<void> {
-    const tenant = await this.tenants.findById(ctx.tenantId);
-    if (!tenant) throw new Error(`tenant ${ctx.tenantId} no longer exists`);
+    const tenant = await this.tenants.requireById(ctx.tenantId);
     const policies = await this.inventory.listUpstream({ id: tenant.id, slug: tenant.slug });
     await ctx.setTotal(policies.length);
     for (const batch of chunks(policies.slice(ctx.alreadyProcessed), BATCH)) {

@@ -88,6 +88,20 @@ export class InventoryService {
   }
 
   async listPolicies(tenantId: number, q: PolicyQuery): Promise<{ rows: PolicyRow[]; total: number }> {
+    const { from, where, params, col, order } = this.policyFilter(tenantId, q);
+    const [{ n }] = await this.ds.query(`SELECT COUNT(*) AS n FROM ${from} WHERE ${where}`, params);
+    const raw: Record<string, unknown>[] = await this.ds.query(
+      `SELECT p.id, ${col('policy_type')} AS policy_type, ${col('external_id')} AS external_id, ${col('display_name')} AS display_name,
+              ${col('platform')} AS platform, ${col('payload_hash')} AS payload_hash, p.last_sync_run_id, p.last_seen_at, p.removed_at
+       FROM ${from} WHERE ${where}
+       ORDER BY ${order} LIMIT ${q.limit} OFFSET ${q.offset}`,
+      params,
+    );
+    return { rows: raw.map((r) => this.toPolicy(r)), total: Number(n) };
+  }
+
+  /** FROM, WHERE and ORDER BY of a policy query: the current policies, or the items of one sync's snapshot. */
+  private policyFilter(tenantId: number, q: Omit<PolicyQuery, 'offset' | 'limit'>) {
     const where: string[] = [];
     const params: unknown[] = [];
     let from: string;
@@ -112,16 +126,13 @@ export class InventoryService {
       where.push(like.sql);
       params.push(like.param);
     }
-    const whereSql = where.join(' AND ');
-    const [{ n }] = await this.ds.query(`SELECT COUNT(*) AS n FROM ${from} WHERE ${whereSql}`, params);
-    const raw: Record<string, unknown>[] = await this.ds.query(
-      `SELECT p.id, ${col('policy_type')} AS policy_type, ${col('external_id')} AS external_id, ${col('display_name')} AS display_name,
-              ${col('platform')} AS platform, ${col('payload_hash')} AS payload_hash, p.last_sync_run_id, p.last_seen_at, p.removed_at
-       FROM ${from} WHERE ${whereSql}
-       ORDER BY ${col('display_name')}, ${col('external_id')} LIMIT ${q.limit} OFFSET ${q.offset}`,
+    return {
+      from,
+      where: where.join(' AND '),
       params,
-    );
-    return { rows: raw.map((r) => this.toPolicy(r)), total: Number(n) };
+      col,
+      order: `${col('display_name')}, ${col('external_id')}`,
+    };
   }
 
   /** Policies of this tenant by id; ids of other tenants simply do not come back. */
@@ -145,8 +156,12 @@ export class InventoryService {
     type: string | undefined,
     cap: number,
   ): Promise<number[]> {
-    const { rows } = await this.listPolicies(tenantId, { search, type, offset: 0, limit: cap });
-    return rows.map((r) => r.id);
+    const { from, where, params, order } = this.policyFilter(tenantId, { search, type });
+    const raw: Array<{ id: number | string }> = await this.ds.query(
+      `SELECT p.id FROM ${from} WHERE ${where} ORDER BY ${order} LIMIT ${Math.trunc(cap)}`,
+      params,
+    );
+    return raw.map((r) => Number(r.id));
   }
 
   async policy(tenantId: number, id: number): Promise<(PolicyRow & { payload: unknown }) | null> {
@@ -208,13 +223,8 @@ export class InventoryService {
     tenant: PolicySourceTenant,
     keys: Array<{ policyType: string; externalId: string }>,
   ): Promise<Array<CapturedPolicy | null>> {
-    const batch = (
-      this.source as {
-        getPolicies?: (t: PolicySourceTenant, k: typeof keys) => Promise<Array<SourcePolicy | null>>;
-      }
-    ).getPolicies;
-    const found = batch
-      ? await batch.call(this.source, tenant, keys)
+    const found = this.source.getPolicies
+      ? await this.source.getPolicies(tenant, keys)
       : await Promise.all(keys.map((k) => this.source.getPolicy(tenant, k.policyType, k.externalId)));
     return found.map((p) => (p ? this.capture(p) : null));
   }

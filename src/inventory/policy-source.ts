@@ -35,6 +35,11 @@ export interface PolicySource {
   listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]>;
   /** `null` when the policy no longer exists upstream. */
   getPolicy(tenant: PolicySourceTenant, policyType: string, externalId: string): Promise<SourcePolicy | null>;
+  /** Many policies in one call, where the provider can (else getPolicy is called for each); `null` where gone. */
+  getPolicies?(
+    tenant: PolicySourceTenant,
+    keys: Array<{ policyType: string; externalId: string }>,
+  ): Promise<Array<SourcePolicy | null>>;
   /**
    * Human labels for setting paths (settings-catalog definition names and the like), as drift shows
    * them; a path the provider has no label for is left out.

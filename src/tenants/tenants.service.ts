@@ -39,6 +39,13 @@ export class TenantsService {
     return this.tenants.findOne({ where: { id } });
   }
 
+  /** The tenant a run belongs to; an error when it was deleted meanwhile. */
+  async requireById(id: number): Promise<Tenant> {
+    const tenant = await this.findById(id);
+    if (!tenant) throw new Error(`tenant ${id} no longer exists`);
+    return tenant;
+  }
+
   async all(): Promise<Tenant[]> {
     return this.tenants.find({ order: { id: 'ASC' } });
   }
