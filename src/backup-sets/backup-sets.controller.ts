@@ -4,10 +4,15 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
-import { pageParam, textParam } from '../common/query-params';
+import { pageParam, pager, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
 import { controlFor } from '../common/start-control';
-import { InventoryService, POLICY_TYPE_LABELS } from '../inventory/inventory.service';
+import {
+  InventoryService,
+  policyTypeLabel,
+  policyTypeOptions,
+  policyTypeParam,
+} from '../inventory/inventory.service';
 import { BackupSetsService, MAX_SELECTION } from './backup-sets.service';
 
 const ITEMS_PAGE = 50;
@@ -69,9 +74,7 @@ export class BackupSetsController {
     const search = textParam(q.q, 'q', 100);
     const page = pageParam(q.page);
     const pickSearch = textParam(q.pick, 'pick', 100);
-    const pickType = textParam(q.type, 'type', 64);
-    if (pickType && !(pickType in POLICY_TYPE_LABELS))
-      throw AppError.badRequest(`Unknown policy type "${pickType}".`);
+    const pickType = policyTypeParam(q.type, 64);
     const add = controlFor(req, 'start', 'Run', 'backup sets');
     const [items, runs, picker] = await Promise.all([
       this.sets.items(tenant.id, id, search, (page - 1) * ITEMS_PAGE, ITEMS_PAGE),
@@ -86,38 +89,30 @@ export class BackupSetsController {
         : null,
     ]);
     const inSet = picker ? await this.sets.existingKeys(id, picker.rows) : new Set<string>();
-    const pages = Math.max(1, Math.ceil(items.total / ITEMS_PAGE));
     const href = (p: number) =>
       `?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) }).toString()}`;
     res.render('backup-sets/detail', {
       title: set.name,
       nav: 'backup-sets',
       set,
-      items: items.rows.map((i) => ({ ...i, typeLabel: POLICY_TYPE_LABELS[i.policyType] ?? i.policyType })),
+      items: items.rows.map((i) => ({ ...i, typeLabel: policyTypeLabel(i.policyType) })),
       itemTotal: items.total,
       search,
-      page,
-      pages,
-      prevHref: page > 1 ? href(page - 1) : null,
-      nextHref: page < pages ? href(page + 1) : null,
+      ...pager(page, items.total, ITEMS_PAGE, href),
       runs,
       manage: controlFor(req, 'update', 'BackupSet', 'backup sets'),
       add,
       picker: picker && {
         rows: picker.rows.map((p) => ({
           ...p,
-          typeLabel: POLICY_TYPE_LABELS[p.policyType] ?? p.policyType,
+          typeLabel: policyTypeLabel(p.policyType),
           inSet: inSet.has(`${p.policyType}:${p.externalId}`),
         })),
         total: picker.total,
         shown: picker.rows.length,
         more: picker.total > picker.rows.length,
         search: pickSearch,
-        types: Object.entries(POLICY_TYPE_LABELS).map(([value, label]) => ({
-          value,
-          label,
-          selected: value === pickType,
-        })),
+        types: policyTypeOptions(pickType),
         type: pickType,
         maxSelection: MAX_SELECTION,
       },
@@ -139,7 +134,7 @@ export class BackupSetsController {
       title: item.displayName,
       nav: 'backup-sets',
       set,
-      item: { ...item, typeLabel: POLICY_TYPE_LABELS[item.policyType] ?? item.policyType },
+      item: { ...item, typeLabel: policyTypeLabel(item.policyType) },
       payloadJson: JSON.stringify(item.payload, null, 2),
     });
   }

@@ -17,6 +17,17 @@ export function pageParam(v: unknown): number {
   return Number(raw);
 }
 
+/** Page count and the previous/next links of a paged list; `href(p)` is page p's address. */
+export function pager(page: number, total: number, size: number, href: (p: number) => string) {
+  const pages = Math.max(1, Math.ceil(total / size));
+  return {
+    page,
+    pages,
+    prevHref: page > 1 ? href(page - 1) : null,
+    nextHref: page < pages ? href(page + 1) : null,
+  };
+}
+
 /** An optional record id given in the query string. */
 export function idParam(v: unknown, key: string, what: string): number | undefined {
   const raw = textParam(v, key);

@@ -4,9 +4,9 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { flashRunStart, redirectSeeOther } from '../common/flash';
 import type { AuthedRequest } from '../common/principal';
-import { idParam, pageParam, textParam } from '../common/query-params';
+import { idParam, pageParam, pager, textParam } from '../common/query-params';
 import { controlFor } from '../common/start-control';
-import { POLICY_TYPE_LABELS } from '../inventory/inventory.service';
+import { policyTypeLabel } from '../inventory/inventory.service';
 import { RunsService } from '../runs/runs.service';
 import type { ChangeType } from './drift-diff';
 import { DRIFT_GENERATE } from './drift.queue';
@@ -37,7 +37,7 @@ export class DriftController {
           latest.baselineRunId === c.baseline?.id;
         return {
           ...scope,
-          typeLabels: scope.types.map((t) => POLICY_TYPE_LABELS[t] ?? t),
+          typeLabels: scope.types.map(policyTypeLabel),
           baseline: c.baseline,
           current: c.current,
           latest,
@@ -114,7 +114,6 @@ export class DriftController {
       this.drift.findings(tenant.id, { ...comparison, changeType }, (page - 1) * PAGE, PAGE),
       this.drift.counts(tenant.id, comparison.scopeKey, comparison.baselineRunId, comparison.currentRunId),
     ]);
-    const pages = Math.max(1, Math.ceil(total / PAGE));
     const href = (extra: Record<string, string>) =>
       `?${new URLSearchParams({ run: String(run.id), ...(changeType ? { change: changeType } : {}), ...extra }).toString()}`;
     res.render('drift/findings', {
@@ -127,7 +126,7 @@ export class DriftController {
         scopeName: p.scope_name,
         ...comparison,
       },
-      findings: rows.map((f) => ({ ...f, typeLabel: POLICY_TYPE_LABELS[f.policyType] ?? f.policyType })),
+      findings: rows.map((f) => ({ ...f, typeLabel: policyTypeLabel(f.policyType) })),
       counts,
       total,
       changeType,
@@ -140,10 +139,7 @@ export class DriftController {
           count: counts[c],
         })),
       ],
-      page,
-      pages,
-      prevHref: page > 1 ? href({ page: String(page - 1) }) : null,
-      nextHref: page < pages ? href({ page: String(page + 1) }) : null,
+      ...pager(page, total, PAGE, (n) => href({ page: String(n) })),
     });
   }
 }

@@ -4,11 +4,11 @@ import { Can } from '../auth/decorators';
 import { AppError } from '../common/app-error';
 import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
-import { idParam, pageParam, textParam } from '../common/query-params';
+import { idParam, pageParam, pager, textParam } from '../common/query-params';
 import type { AuthedRequest } from '../common/principal';
 import { controlFor } from '../common/start-control';
 import { DemoPolicySource, FAULT_OPERATIONS, FaultOperation } from './demo-policy-source';
-import { InventoryService, POLICY_TYPE_LABELS } from './inventory.service';
+import { InventoryService, policyTypeLabel, policyTypeOptions, policyTypeParam } from './inventory.service';
 import type { ProviderFault } from './policy-source';
 
 const PAGE = 50;
@@ -31,8 +31,7 @@ export class InventoryController {
   async policies(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
     const tenant = req.tenant!;
     const search = textParam(q.q, 'q', 100);
-    const type = textParam(q.type, 'type', 100);
-    if (type && !(type in POLICY_TYPE_LABELS)) throw AppError.badRequest(`Unknown policy type "${type}".`);
+    const type = policyTypeParam(q.type, 100);
     const syncRunId = idParam(q.sync, 'sync', 'an inventory sync run id');
     const page = pageParam(q.page);
     const { rows, total } = await this.inventory.listPolicies(tenant.id, {
@@ -49,26 +48,18 @@ export class InventoryController {
     if (syncRunId) base.set('sync', String(syncRunId));
     const pageHref = (p: number) =>
       `?${new URLSearchParams({ ...Object.fromEntries(base), page: String(p) }).toString()}`;
-    const pages = Math.max(1, Math.ceil(total / PAGE));
     const canConfigure = controlFor(req, 'update', 'Tenant', 'the demo source').allowed;
     res.render('inventory/policies', {
       title: 'Policies',
       nav: 'policies',
-      policies: rows.map((r) => ({ ...r, typeLabel: POLICY_TYPE_LABELS[r.policyType] ?? r.policyType })),
+      policies: rows.map((r) => ({ ...r, typeLabel: policyTypeLabel(r.policyType) })),
       total,
       search,
       syncRunId,
-      types: Object.entries(POLICY_TYPE_LABELS).map(([value, label]) => ({
-        value,
-        label,
-        selected: value === type,
-      })),
+      types: policyTypeOptions(type),
       lastSync: syncs[0],
       sync: controlFor(req, 'start', 'Run', 'the inventory'),
-      page,
-      pages,
-      prevHref: page > 1 ? pageHref(page - 1) : null,
-      nextHref: page < pages ? pageHref(page + 1) : null,
+      ...pager(page, total, PAGE, pageHref),
       demo: canConfigure
         ? { state: await this.demo.state(tenant.id), faults: FAULTS, operations: FAULT_OPERATIONS }
         : null,
@@ -83,7 +74,7 @@ export class InventoryController {
     res.render('inventory/policy', {
       title: p.displayName,
       nav: 'policies',
-      policy: { ...p, typeLabel: POLICY_TYPE_LABELS[p.policyType] ?? p.policyType },
+      policy: { ...p, typeLabel: policyTypeLabel(p.policyType) },
       payloadJson: JSON.stringify(p.payload, null, 2),
     });
   }
