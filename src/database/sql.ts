@@ -42,32 +42,28 @@ function valuesClause(cols: string[], rows: unknown[][]): { sql: string; params:
   return { sql: rows.map(() => one).join(', '), params: rows.flat() };
 }
 
-/** Multi-row INSERT. */
+/** Multi-row INSERT (`verb` for the dialect's INSERT IGNORE and the like). */
 export async function insertRows(
   db: Executor,
   table: string,
   cols: string[],
   rows: unknown[][],
+  verb = 'INSERT',
 ): Promise<void> {
   if (!rows.length) return;
   const v = valuesClause(cols, rows);
-  await db.query(`INSERT INTO ${table} (${cols.join(', ')}) VALUES ${v.sql}`, v.params);
+  await db.query(`${verb} INTO ${table} (${cols.join(', ')}) VALUES ${v.sql}`, v.params);
 }
 
 /** Multi-row INSERT that skips rows whose key already exists (both dialects). */
-export async function insertIgnore(
+export function insertIgnore(
   db: Executor,
   mysql: boolean,
   table: string,
   cols: string[],
   rows: unknown[][],
 ): Promise<void> {
-  if (!rows.length) return;
-  const v = valuesClause(cols, rows);
-  await db.query(
-    `INSERT ${mysql ? 'IGNORE' : 'OR IGNORE'} INTO ${table} (${cols.join(', ')}) VALUES ${v.sql}`,
-    v.params,
-  );
+  return insertRows(db, table, cols, rows, mysql ? 'INSERT IGNORE' : 'INSERT OR IGNORE');
 }
 
 /**

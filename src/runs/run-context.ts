@@ -12,9 +12,10 @@ export interface Counts {
 }
 
 /**
- * How long counts-only outcomes (no failure entry, no rows of the producer's) may wait before they are
- * written. They are progress, nothing else depends on them, so holding them briefly lets the last
- * ones travel with the finishing write instead of costing a statement of their own.
+ * How long a fresh run's start and counts-only outcomes (no failure entry, no rows of the producer's)
+ * may wait before they are written. They are progress, nothing else depends on them, so holding them
+ * briefly lets them travel with the next write, often the finishing one, instead of costing statements
+ * of their own.
  */
 const HOLD_MS = 200;
 
@@ -33,10 +34,10 @@ export interface ItemOutcome {
  */
 export class RunContext {
   private held: Counts = { succeeded: 0, failed: 0, skipped: 0 };
-  private heldTimer: NodeJS.Timeout | undefined;
-  private heldError: unknown;
+  /** Set while a deferred write (a fresh run's start, held counts) is due. */
+  private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private startTimer: NodeJS.Timeout | undefined;
+  private heldError: unknown;
   private starting: Promise<void> | undefined;
 
   constructor(
@@ -50,9 +51,7 @@ export class RunContext {
     // A fresh run's start is not written yet (RunsService.claimFresh): it is, before this context
     // writes anything else, or after HOLD_MS so that a longer run shows as running; a run done sooner
     // starts and finishes in one write.
-    if (run.status === 'pending') {
-      this.startTimer = setTimeout(() => void this.started().catch((e) => (this.heldError ??= e)), HOLD_MS);
-    }
+    if (run.status === 'pending') this.defer();
   }
 
   get id(): number {
@@ -136,11 +135,7 @@ export class RunContext {
         failed: this.held.failed + delta.failed,
         skipped: this.held.skipped + delta.skipped,
       };
-      this.heldTimer ??= setTimeout(() => {
-        this.flushing = this.flushHeld().catch((e) => {
-          this.heldError ??= e;
-        });
-      }, HOLD_MS);
+      this.defer();
       return;
     }
     await this.flushHeld();
@@ -149,8 +144,8 @@ export class RunContext {
 
   /** Writes the start if it is still deferred, then the held counts. */
   async flushHeld(): Promise<void> {
-    clearTimeout(this.heldTimer);
-    this.heldTimer = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const held = this.held;
     this.held = { succeeded: 0, failed: 0, skipped: 0 };
     await this.started();
@@ -162,9 +157,8 @@ export class RunContext {
    * in flight is done, rethrowing a failed one. A start still deferred is left to that write too.
    */
   async takeHeld(): Promise<Counts> {
-    clearTimeout(this.heldTimer);
-    this.heldTimer = undefined;
-    clearTimeout(this.startTimer);
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.starting;
     await this.flushing;
     this.rethrowHeldError();
@@ -173,11 +167,19 @@ export class RunContext {
     return held;
   }
 
+  /** Writes what is deferred (flushHeld) within HOLD_MS, unless something writes it sooner. */
+  private defer(): void {
+    this.timer ??= setTimeout(() => {
+      this.flushing = this.flushHeld().catch((e) => {
+        this.heldError ??= e;
+      });
+    }, HOLD_MS);
+  }
+
   /** The deferred start, written once (see the constructor). */
   private started(): Promise<void> {
     if (this.starting) return this.starting;
     if (this.run.status !== 'pending') return Promise.resolve();
-    clearTimeout(this.startTimer);
     this.starting = this.runs.writeStart(this.run);
     return this.starting;
   }
