@@ -63,6 +63,38 @@ const schema = z.object({
   LOGIN_THROTTLE_TTL_SECONDS: int(1, 86_400).default(60),
   BCRYPT_ROUNDS: int(4, 15).default(10),
   POLICY_SOURCE: z.enum(['demo'], { message: 'must be demo' }).default('demo'),
+  PUBLIC_URL: z
+    .string()
+    .trim()
+    .regex(/^https?:\/\/[^/\s]+(\/[^\s]*)?$/, 'must be an http(s) URL such as https://ops.example.com')
+    .optional(),
+  SMTP_URL: z
+    .string()
+    .trim()
+    .regex(/^smtps?:\/\/\S+$/, 'must be smtp://user:password@host:port or smtps://…')
+    .optional(),
+  SMTP_FROM: z.string().trim().min(3).default('Tenant Operations Hub <no-reply@localhost>'),
+  APP_ENCRYPTION_KEYS: z
+    .string()
+    .trim()
+    .regex(
+      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=_-]{43,44})*$/,
+      'must be kid:base64key[,kid:base64key…] with 32-byte keys, current first',
+    )
+    .optional(),
+  GRAPH_AUTHORITY_HOST: z
+    .string()
+    .trim()
+    .regex(/^https:\/\/[^/\s]+$/, 'must be an https origin such as https://login.microsoftonline.com')
+    .default('https://login.microsoftonline.com'),
+  GRAPH_BASE_URL: z
+    .string()
+    .trim()
+    .regex(/^https:\/\/[^/\s]+$/, 'must be an https origin such as https://graph.microsoft.com')
+    .default('https://graph.microsoft.com'),
+  GRAPH_CA_FILE: z.string().trim().min(1).optional(),
+  GRAPH_MAX_CONCURRENCY: int(1, 64).default(4),
+  GRAPH_TIMEOUT_MS: int(100, 600_000).default(30_000),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -102,6 +134,18 @@ export interface AppConfig {
   loginThrottle: { limit: number; ttlSeconds: number };
   bcryptRounds: number;
   policySource: RawConfig['POLICY_SOURCE'];
+  /** Absolute base of links printed by the CLI or shown for copying (invitations, set-password). */
+  publicUrl: string;
+  smtp: { url: string; from: string } | null;
+  /** APP_ENCRYPTION_KEYS as given (kid:base64key, current first); undefined = the embedded key file. */
+  encryptionKeys: string | undefined;
+  graph: {
+    authorityHost: string;
+    baseUrl: string;
+    caFile: string | undefined;
+    maxConcurrency: number;
+    timeoutMs: number;
+  };
 }
 
 /** Parses the environment; throws ConfigError whose message is one line naming the bad key. */
@@ -159,11 +203,21 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     loginThrottle: { limit: c.LOGIN_THROTTLE_LIMIT, ttlSeconds: c.LOGIN_THROTTLE_TTL_SECONDS },
     bcryptRounds: c.BCRYPT_ROUNDS,
     policySource: c.POLICY_SOURCE,
+    publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, ''),
+    smtp: c.SMTP_URL ? { url: c.SMTP_URL, from: c.SMTP_FROM } : null,
+    encryptionKeys: c.APP_ENCRYPTION_KEYS,
+    graph: {
+      authorityHost: c.GRAPH_AUTHORITY_HOST,
+      baseUrl: c.GRAPH_BASE_URL,
+      caFile: c.GRAPH_CA_FILE,
+      maxConcurrency: c.GRAPH_MAX_CONCURRENCY,
+      timeoutMs: c.GRAPH_TIMEOUT_MS,
+    },
   };
 }
 
 function redactValue(key: string, value: string): string {
-  if (/SECRET|PASSWORD/.test(key)) return '[redacted]';
+  if (/SECRET|PASSWORD|KEYS|SMTP_URL/.test(key)) return '[redacted]';
   const noCreds = value.replace(/\/\/[^@/]*@/, '//[redacted]@');
   return noCreds.length > 60 ? `${noCreds.slice(0, 57)}...` : noCreds;
 }

@@ -28,7 +28,10 @@ const DEFAULT_FAULT_MESSAGES: Record<ProviderFault, string> = {
     'Graph returned 429 Too Many Requests for GET https://graph.microsoft.com/beta/deviceManagement/configurationPolicies (Retry-After: 30)',
   permission_denied:
     'Graph returned 403 Forbidden: the app registration lacks DeviceManagementConfiguration.Read.All for this tenant',
+  credentials_invalid:
+    'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value',
   not_found: 'Graph returned 404 Not Found: the requested resource does not exist',
+  timeout: 'Graph did not answer GET https://graph.microsoft.com/beta/deviceManagement/deviceConfigurations within 30000 ms',
   provider_unavailable:
     'Graph returned 503 Service Unavailable; the service is temporarily unable to handle the request',
 };
@@ -36,7 +39,9 @@ const DEFAULT_FAULT_MESSAGES: Record<ProviderFault, string> = {
 const STATUS: Record<ProviderFault, number> = {
   provider_throttled: 429,
   permission_denied: 403,
+  credentials_invalid: 401,
   not_found: 404,
+  timeout: 504,
   provider_unavailable: 503,
 };
 

@@ -8,7 +8,13 @@ export interface SourcePolicy {
 }
 
 /** The provider failures a run can name; they are a subset of the run failure catalogue's reason codes. */
-export type ProviderFault = 'provider_throttled' | 'permission_denied' | 'not_found' | 'provider_unavailable';
+export type ProviderFault =
+  | 'provider_throttled'
+  | 'permission_denied'
+  | 'credentials_invalid'
+  | 'not_found'
+  | 'provider_unavailable'
+  | 'timeout';
 
 /**
  * Thrown by a `PolicySource` so that the run records a catalogued reason instead of `unexpected_error`.

@@ -7,6 +7,7 @@
 export const REASON_CODES = [
   'not_found',
   'permission_denied',
+  'credentials_invalid',
   'provider_throttled',
   'provider_unavailable',
   'validation_failed',
@@ -34,6 +35,7 @@ export function isReasonCode(x: unknown): x is ReasonCode {
 export const REASON_LABELS: Record<ReasonCode, string> = {
   not_found: 'Not found',
   permission_denied: 'Permission denied',
+  credentials_invalid: 'Credentials invalid',
   provider_throttled: 'Provider throttled the request',
   provider_unavailable: 'Provider unavailable',
   validation_failed: 'Validation failed',
