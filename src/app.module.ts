@@ -3,9 +3,9 @@ import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module';
-import { AppLogger } from './common/app-logger';
+import { AppLogger, logSafeError } from './common/app-logger';
 import { HttpExceptionFilter } from './common/http-exception.filter';
-import { ViewLocalsInterceptor } from './common/view-locals.interceptor';
+import { ViewLocals, ViewLocalsInterceptor } from './common/view-locals.interceptor';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -37,6 +37,9 @@ export class AppModule {
               ignore: (req) => (req.url ?? '').startsWith('/assets/') || PROBE_PATH.test(req.url ?? ''),
             },
             quietReqLogger: true,
+            // An error's message and stack may quote tokens and passwords back (providers echo
+            // requests); only a sanitized copy and a few safe fields reach the log.
+            serializers: { err: logSafeError },
           },
         }),
         EventEmitterModule.forRoot({ wildcard: false }),
@@ -56,6 +59,7 @@ export class AppModule {
       ],
       providers: [
         AppLogger,
+        ViewLocals,
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_INTERCEPTOR, useClass: ViewLocalsInterceptor },
       ],

@@ -1,26 +1,27 @@
-import { INestApplication, Logger } from '@nestjs/common';
+import { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { getRepositoryToken } from '@nestjs/typeorm';
-import { TypeormStore } from 'connect-typeorm';
 import express from 'express';
-import session from 'express-session';
 import helmet from 'helmet';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import responseTime from 'response-time';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { Repository } from 'typeorm';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { SessionRow } from './auth/session.entity';
-import { MonitoringModule } from './monitoring/monitoring.module';
-import { AppConfig } from './config/app-config';
+import { SessionsService } from './auth/sessions.service';
+import { AppError } from './common/app-error';
 import { PROBE_PATH, PUBLIC_DIR, VIEWS_DIR } from './common/paths';
 import { registerViews } from './common/views';
+import { AppConfig } from './config/app-config';
+import { MonitoringModule } from './monitoring/monitoring.module';
+import { formBody } from './web/form-body';
 
-const SESSION_HOURS = 12;
+/** Room for a 20,000-policy selection (one field repeated) plus the form's own fields. */
+const FORM_LIMITS = { maxBytes: '1mb', maxFields: 25_000 };
+/** Longer addresses are refused readably; the HTTP parser itself stops at 16 KB of headers. */
+const MAX_URL_LENGTH = 8192;
 
 function assetDir(pkgFile: string): string {
-  return dirname(require.resolve(pkgFile));
+  return join(require.resolve(pkgFile), '..');
 }
 
 /**
@@ -29,11 +30,21 @@ function assetDir(pkgFile: string): string {
  * main.ts and the e2e tests so both run the same stack.
  */
 export async function configureApp(app: NestExpressApplication, config: AppConfig): Promise<void> {
-  const logger = new Logger('Bootstrap');
   if (config.trustProxy) app.set('trust proxy', 1);
+  answerMalformedRequests(app.getHttpServer() as Server);
   // Server-side time of every response, for dashboards and the benchmark (X-Response-Time, ms).
   app.use(responseTime({ digits: 3 }));
   app.disable('x-powered-by');
+  app.use((req: express.Request, _res: express.Response, next: express.NextFunction) =>
+    req.originalUrl.length > MAX_URL_LENGTH
+      ? next(
+          new AppError(
+            'uri_too_long',
+            `This address is longer than ${MAX_URL_LENGTH} characters, so it was not read. Use fewer or shorter filters.`,
+          ),
+        )
+      : next(),
+  );
   if (!config.runsWeb) {
     // A worker answers its probes and nothing else; pages belong to web processes.
     app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
@@ -44,8 +55,8 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
             .json({ error: 'not_found', message: 'This process runs jobs only (APP_ROLE=worker).' }),
     );
   }
-  // Flat forms only (repeated keys become arrays); room for a large policy selection.
-  app.useBodyParser('urlencoded', { extended: false, limit: '4mb', parameterLimit: 50_000 });
+  // Forms are parsed in linear time with a field cap (web/form-body.ts); JSON is for the Bull board.
+  app.use(formBody(FORM_LIMITS));
   app.useBodyParser('json', { limit: '1mb' });
 
   app.use(
@@ -83,59 +94,12 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.use('/assets/htmx', express.static(join(assetDir('htmx.org/package.json'), 'dist'), staticOpts));
   app.use('/assets', express.static(PUBLIC_DIR, staticOpts));
 
-  const secret = config.sessionSecret ?? embeddedSessionSecret(config, logger);
-  const sessions = app.get<Repository<SessionRow>>(getRepositoryToken(SessionRow));
-  // limitSubquery off: MariaDB rejects DELETE … IN (SELECT … LIMIT n). onError set: without it the
-  // store announces a permanent "disconnect" on the first failed query and express-session then
-  // silently drops sessions until a restart; with it, each request sees the error (a readable 503)
-  // and sessions work again as soon as the database does.
-  const store = new TypeormStore({
-    cleanupLimit: 2,
-    limitSubquery: false,
-    ttl: SESSION_HOURS * 3600,
-    onError: (_store: unknown, err: unknown) => logger.warn({ err }, 'session store query failed'),
-  }).connect(sessions);
-  // Sessions expire a fixed time after sign-in; the library's touch() would write on every page view
-  // (and calls back twice), so it is turned into the no-op a fixed expiry needs.
-  store.touch = (_sid: string, _sess: unknown, cb?: (err?: unknown) => void) => cb?.();
-  const sessionMiddleware = session({
-    name: 'ops.sid',
-    secret,
-    store,
-    resave: false,
-    saveUninitialized: false,
-    // Not rolling: a page view must not cost a session write.
-    rolling: false,
-    cookie: {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: config.cookieSecure,
-      maxAge: SESSION_HOURS * 3600 * 1000,
-    },
+  // Pages and API answers may hold what only this user may see (a new API token, say): never cached.
+  app.use((_req: express.Request, res: express.Response, next: express.NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
   });
-  // Probes, metrics, assets and token-authenticated API calls never need a session row.
-  app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (PROBE_PATH.test(req.path) || req.headers.authorization) return next();
-    // The session store is the database: when it is down, say so readably instead of a bare 500.
-    return sessionMiddleware(req, res, (err?: unknown) => {
-      if (!err) return next();
-      logger.error({ err, path: req.path }, 'session store unavailable');
-      const message =
-        'The database is not reachable right now, so sessions cannot be read. Try again in a moment.';
-      if (req.path.startsWith('/api/') || !req.accepts('html')) {
-        res.status(503).json({ error: 'database_unavailable', message, status: 503 });
-        return;
-      }
-      res.status(503).render('errors/error', {
-        title: 'Service unavailable',
-        status: 503,
-        heading: 'Service unavailable',
-        message,
-        retry: true,
-        bare: true,
-      });
-    });
-  });
+  app.use(app.get(SessionsService).middleware((req) => PROBE_PATH.test(req.path)));
 
   if (config.runsWeb) mountApiDocs(app);
 
@@ -145,6 +109,28 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   // Express caches compiled templates only when told to; without it every render re-reads the file.
   app.set('view cache', true);
   await registerViews();
+}
+
+/**
+ * Requests the HTTP parser refuses before Express sees them (headers over 16 KB, broken syntax) get
+ * a short readable answer instead of a bare status line.
+ */
+function answerMalformedRequests(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const message = tooLarge
+      ? "The request headers (cookies, or a very long address) are larger than 16 KB, so the request was not read. Clear this site's cookies or shorten the address."
+      : 'The request could not be read (it is not valid HTTP).';
+    const body = JSON.stringify({ error: tooLarge ? 'headers_too_large' : 'bad_request', message });
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }
 
 /** The runs API's OpenAPI document at /api/docs-json and Swagger UI at /api/docs (web processes only). */
@@ -165,20 +151,6 @@ function mountApiDocs(app: NestExpressApplication): void {
     jsonDocumentUrl: 'api/docs-json',
     customSiteTitle: 'Runs API',
   });
-}
-
-/**
- * Without SESSION_SECRET the embedded default keeps a generated secret beside its SQLite file, so
- * sign-ins survive a restart; elsewhere a per-process secret is the only safe fallback.
- */
-function embeddedSessionSecret(config: AppConfig, logger: Logger): string {
-  if (config.database.type === 'sqlite' && config.database.file !== ':memory:') {
-    const file = join(dirname(config.database.file), '.session-secret');
-    if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
-    return readFileSync(file, 'utf8').trim();
-  }
-  logger.warn('SESSION_SECRET is not set: using a random one, so sessions end when this process restarts');
-  return randomBytes(32).toString('hex');
 }
 
 export type AppInstance = INestApplication & NestExpressApplication;

@@ -4,6 +4,7 @@ import { AppError } from '../common/app-error';
 import type { AuthedRequest } from '../common/principal';
 import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
 import { AuthService } from './auth.service';
+import { isApiTokenRequest } from './csrf';
 import { ABILITY_KEY, PUBLIC_KEY } from './decorators';
 
 /**
@@ -51,16 +52,10 @@ export class AuthGuard implements CanActivate {
   }
 
   private async identify(req: AuthedRequest): Promise<number | null> {
-    const header = req.headers.authorization;
-    if (header) {
-      // Tokens are for the JSON API; pages are a browser's business, with its session and CSRF token.
-      if (!req.path.startsWith('/api/')) {
-        throw new AppError(
-          'unauthenticated',
-          'API tokens are accepted by /api/ routes only; sign in to use the pages.',
-        );
-      }
-      const match = /^Bearer\s+(\S+)$/i.exec(header);
+    // Tokens are for the JSON API; pages are a browser's business, with its session and CSRF token,
+    // and an Authorization header sent to them means nothing.
+    if (isApiTokenRequest(req)) {
+      const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization!);
       const userId = match ? await this.auth.userIdForToken(match[1]) : null;
       if (!userId) throw new AppError('unauthenticated', 'The API token is missing, malformed or revoked.');
       req.authVia = 'token';

@@ -11,9 +11,10 @@ import { ApiToken } from './api-token.entity';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
-import { CsrfGuard } from './csrf';
+import { AnonymousCsrf, CsrfGuard } from './csrf';
+import { SessionsService } from './sessions.service';
 import { LoginThrottleGuard } from './login-throttle.guard';
-import { SessionRow } from './session.entity';
+import { LoginThrottleStorage } from './login-throttle.storage';
 import { User } from './user.entity';
 
 /** No Origin header (same-origin navigation), or one naming this host; "null" or garbage is foreign. */
@@ -28,7 +29,7 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, ApiToken, SessionRow]),
+    TypeOrmModule.forFeature([User, ApiToken]),
     TenantsModule,
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
@@ -36,6 +37,7 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
         throttlers: [
           { name: 'login', limit: config.loginThrottle.limit, ttl: config.loginThrottle.ttlSeconds * 1000 },
         ],
+        storage: new LoginThrottleStorage(config),
       }),
     }),
   ],
@@ -44,6 +46,13 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
     AuthService,
     AbilityFactory,
     LoginThrottleGuard,
+    SessionsService,
+    {
+      provide: AnonymousCsrf,
+      inject: [SessionsService, APP_CONFIG],
+      useFactory: (sessions: SessionsService, config: AppConfig) =>
+        new AnonymousCsrf(sessions.secret, config.cookieSecure),
+    },
     {
       provide: QUEUE_BOARD_GATE,
       inject: [AuthService, AbilityFactory],
@@ -62,6 +71,6 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
     { provide: APP_GUARD, useClass: CsrfGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AuthService, AbilityFactory],
+  exports: [AuthService, AbilityFactory, SessionsService, AnonymousCsrf],
 })
 export class AuthModule {}

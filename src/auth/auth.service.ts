@@ -8,6 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { TenantsService } from '../tenants/tenants.service';
 import { Principal } from './ability.factory';
 import { ApiToken } from './api-token.entity';
+import { normalizeEmail } from './email';
 import { User } from './user.entity';
 
 const TOKEN_PREFIX = 'ohub_';
@@ -32,7 +33,7 @@ export class AuthService {
 
   async createUser(input: { email: string; name: string; password: string; isOps?: boolean }): Promise<User> {
     const passwordHash = await bcrypt.hash(input.password, this.config.bcryptRounds);
-    const email = input.email.trim().toLowerCase();
+    const email = normalizeEmail(input.email);
     const result = await this.users.insert({
       email,
       name: input.name,
@@ -46,7 +47,7 @@ export class AuthService {
   /** The user for a correct e-mail + password pair, else null. */
   async verifyPassword(email: string, password: string): Promise<User | null> {
     const user = await this.users.findOne({
-      where: { email: email.trim().toLowerCase() },
+      where: { email: normalizeEmail(email) },
       select: { id: true, email: true, name: true, isOps: true, passwordHash: true, createdAt: true },
     });
     const ok = await bcrypt.compare(password, user?.passwordHash ?? (await this.dummyHash));
@@ -109,6 +110,6 @@ export class AuthService {
   }
 
   findByEmail(email: string): Promise<User | null> {
-    return this.users.findOne({ where: { email: email.trim().toLowerCase() } });
+    return this.users.findOne({ where: { email: normalizeEmail(email) } });
   }
 }

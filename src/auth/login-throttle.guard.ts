@@ -2,19 +2,19 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { ThrottlerLimitDetail } from '@nestjs/throttler/dist/throttler.guard.interface';
 import { AppError } from '../common/app-error';
+import { emailThrottleKey } from './email';
 
 /**
- * Login attempts are counted per client address and e-mail, so one user mistyping does not lock out
- * a shared office address, and guessing one account's password is slowed down.
+ * Login attempts are counted per client address and e-mail (accents and case folded, so spelling
+ * variants of one address share its allowance), so one user mistyping does not lock out a shared
+ * office address, and guessing one account's password is slowed down. The count lives in Redis
+ * (LoginThrottleStorage), so it holds whichever web process a try reaches.
  */
 @Injectable()
 export class LoginThrottleGuard extends ThrottlerGuard {
   protected override async getTracker(req: Record<string, any>): Promise<string> {
-    const email = String(req.body?.email ?? '')
-      .trim()
-      .toLowerCase()
-      .slice(0, 190);
-    return `${req.ip}|${email}`;
+    const email = typeof req.body?.email === 'string' ? req.body.email : '';
+    return `${req.ip}|${emailThrottleKey(email)}`;
   }
 
   protected override async throwThrottlingException(

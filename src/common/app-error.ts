@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'throttled'
+  | 'payload_too_large'
+  | 'uri_too_long'
   | 'queue_unavailable'
   | 'database_unavailable';
 
@@ -43,6 +45,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   throttled: 429,
+  payload_too_large: 413,
+  uri_too_long: 414,
   queue_unavailable: 503,
   database_unavailable: 503,
 };
@@ -53,7 +57,10 @@ export const ERROR_TITLES: Record<number, string> = {
   403: 'Not allowed',
   404: 'Not found',
   409: 'Conflict',
+  413: 'Too much at once',
+  414: 'Address too long',
   429: 'Too many requests',
+  431: 'Request headers too large',
   500: 'Something went wrong',
   503: 'Service unavailable',
 };

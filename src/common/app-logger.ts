@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
+import { sanitizeError } from '../runs/failure-sanitizer';
 
 /** Nest's own start-up chatter (one line per module and route) is debug detail, not news. */
 const FRAMEWORK_CONTEXTS = new Set([
@@ -20,4 +21,23 @@ export class AppLogger extends Logger {
     }
     super.log(message, ...optionalParams);
   }
+}
+
+/**
+ * What a log line keeps of an error: its sanitized name, message and stack, and the fields that
+ * classify it. Never the rest of its properties (drivers and HTTP clients hang requests, headers and
+ * configuration, credentials included, on their errors).
+ */
+export function logSafeError(err: unknown): Record<string, unknown> {
+  const safe = sanitizeError(err);
+  const out: Record<string, unknown> = { type: safe.name, message: safe.message };
+  if (safe.stack) out.stack = safe.stack;
+  if (err && typeof err === 'object') {
+    const e = err as Record<string, unknown>;
+    for (const key of ['code', 'reasonCode', 'status', 'statusCode', 'errno']) {
+      const v = e[key];
+      if (typeof v === 'number' || (typeof v === 'string' && /^[\w.-]{1,40}$/.test(v))) out[key] = v;
+    }
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import { AppError, ERROR_STATUS, ERROR_TITLES } from './app-error';
 import { isDatabaseUnavailable, isRedisUnavailable } from './infra-errors';
 import type { AuthedRequest } from './principal';
-import { populateLocals } from './view-locals.interceptor';
+import { ViewLocals } from './view-locals.interceptor';
 
 interface Mapped {
   status: number;
@@ -19,6 +19,8 @@ interface Mapped {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
+  constructor(private readonly locals: ViewLocals) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<AuthedRequest>();
@@ -28,6 +30,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.error({ err: exception, path: req.path, status: mapped.status }, 'request failed');
     }
     if (res.headersSent) return;
+    res.setHeader('Cache-Control', 'no-store');
 
     const wantsJson =
       req.path.startsWith('/api/') ||
@@ -41,7 +44,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     try {
-      populateLocals(req, res);
+      this.locals.populate(req, res);
     } catch {
       // The error page must render even when the session itself is what failed.
     }
@@ -86,10 +89,19 @@ export class HttpExceptionFilter implements ExceptionFilter {
       expose?: boolean;
       message?: string;
     };
-    // body-parser and friends throw http-errors: a client fault with a safe message.
+    // body-parser, serve-static and friends throw http-errors: a client fault. Their message is safe
+    // to show only when marked so (a missing asset's carries the file system path).
     const s = asHttp?.statusCode ?? asHttp?.status;
-    if (typeof s === 'number' && s >= 400 && s < 500 && asHttp.expose) {
-      return { status: s, code: codeFor(s), message: asHttp.message ?? 'Bad request' };
+    if (typeof s === 'number' && s >= 400 && s < 500) {
+      const message =
+        s === 404
+          ? 'There is no page at this address.'
+          : s === 413
+            ? 'That request is too large to be read. Send less at once (for a policy selection: select fewer, or use "select all matching").'
+            : asHttp.expose && asHttp.message
+              ? asHttp.message
+              : (ERROR_TITLES[s] ?? 'Bad request');
+      return { status: s, code: codeFor(s), message };
     }
     if (isDatabaseUnavailable(e)) {
       return {

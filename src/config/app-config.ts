@@ -57,6 +57,7 @@ const schema = z.object({
   JOB_LOCK_MS: int(1000, 3_600_000).default(30_000),
   STALLED_INTERVAL_MS: int(500, 3_600_000).default(15_000),
   RECONCILE_INTERVAL_SECONDS: int(0, 86_400).default(60),
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(8000),
   STALL_THRESHOLD_SECONDS: int(0, 604_800).optional(),
   RUNS_RETENTION_DAYS: int(1, 3650).default(90),
   LOGIN_THROTTLE_LIMIT: int(1, 10_000).default(10),
@@ -128,6 +129,8 @@ export interface AppConfig {
     lockDurationMs: number;
     stalledIntervalMs: number;
     reconcileIntervalSeconds: number;
+    /** How long a stopping worker lets running jobs reach a batch boundary before handing them back. */
+    shutdownGraceMs: number;
   };
   stallThresholdSeconds: number | undefined;
   retentionDays: number;
@@ -197,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       lockDurationMs: c.JOB_LOCK_MS,
       stalledIntervalMs: c.STALLED_INTERVAL_MS,
       reconcileIntervalSeconds: c.RECONCILE_INTERVAL_SECONDS,
+      shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     },
     stallThresholdSeconds: c.STALL_THRESHOLD_SECONDS,
     retentionDays: c.RUNS_RETENTION_DAYS,

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { withTimeout } from '../common/timeout';
+import { RunsService } from '../runs/runs.service';
 
 export interface Check {
   status: 'up' | 'down';
@@ -21,6 +22,7 @@ export class HealthService implements OnApplicationShutdown {
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly runs: RunsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.redis = new Redis(config.redisUrl!, {
@@ -40,7 +42,9 @@ export class HealthService implements OnApplicationShutdown {
       this.probe('database', () => this.dataSource.query('SELECT 1')),
       this.probe('redis', async () => {
         await this.connected;
-        return this.redis.ping();
+        await this.redis.ping();
+        // Ready means a start would succeed: the queues' own connections must be back too.
+        if (!this.runs.queuesReady()) throw new Error('the job queue connections are still reconnecting');
       }),
     ]);
     return { database, redis };

@@ -31,7 +31,8 @@ const DEFAULT_FAULT_MESSAGES: Record<ProviderFault, string> = {
   credentials_invalid:
     'AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value',
   not_found: 'Graph returned 404 Not Found: the requested resource does not exist',
-  timeout: 'Graph did not answer GET https://graph.microsoft.com/beta/deviceManagement/deviceConfigurations within 30000 ms',
+  timeout:
+    'Graph did not answer GET https://graph.microsoft.com/beta/deviceManagement/deviceConfigurations within 30000 ms',
   provider_unavailable:
     'Graph returned 503 Service Unavailable; the service is temporarily unable to handle the request',
 };

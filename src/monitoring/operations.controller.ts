@@ -5,7 +5,7 @@ import { inTenant } from '../auth/ability.factory';
 import { Can } from '../auth/decorators';
 import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { humanDuration } from '../common/view-helpers';
-import { RunActionsService } from '../runs/run-actions.service';
+import { describeSelection, RunActionsService } from '../runs/run-actions.service';
 import { RunStallService } from '../runs/run-stall.service';
 import { AppError } from '../common/app-error';
 import { NoLayout } from '../common/views';
@@ -161,7 +161,7 @@ export class OperationsController {
     const tenant = req.tenant!;
     const start = await this.actions.retry(tenant.id, id, req.principal);
     flashRunStart(req, tenant.slug, start, {
-      queued: `Retry queued as run #${start.run.id}.`,
+      queued: `Retry of ${describeSelection({ items: start.run.itemIds ?? undefined, failed: start.failed, unprocessed: start.unprocessed })} queued as run #${start.run.id}.`,
       reused: `A retry of run #${id} is already under way (run #${start.run.id}).`,
     });
     await redirectSeeOther(req, res, runHref(tenant.slug, id));

@@ -19,6 +19,8 @@ import { QUEUE_BOARD_GATE, QUEUE_BOARD_ROUTE, QueueBoard, QueueBoardGate } from 
       useFactory: (config: AppConfig) => ({
         url: config.redisUrl,
         prefix: config.redisPrefix,
+        // Back within a second of Redis returning (ioredis' default waits up to 2 s between tries).
+        redis: { retryStrategy: (times: number) => Math.min(times * 100, 1000) },
         defaultJobOptions: {
           attempts: config.queue.attempts,
           backoff: { type: 'exponential', delay: config.queue.backoffMs },

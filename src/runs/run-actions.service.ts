@@ -19,6 +19,33 @@ export interface AuditEntry {
 
 const JOB_REMOVE_TIMEOUT_MS = 1000;
 
+interface RetrySelection {
+  /** undefined: the run has no item list (a sync), so the retry is the whole run again. */
+  items: string[] | undefined;
+  failed: number;
+  unprocessed: number;
+}
+
+export interface RetryResult extends StartRunResult {
+  /** How many of the retried items had failed, and how many the parent never reached. */
+  failed: number;
+  unprocessed: number;
+}
+
+function items(n: number, what: string): string {
+  return `${n.toLocaleString('en-US')} ${what}item${n === 1 ? '' : 's'}`;
+}
+
+/** "11 failed and 3,989 unprocessed items", "4 failed items", "the whole run". */
+export function describeSelection(s: { items?: string[]; failed: number; unprocessed: number }): string {
+  if (!s.items) return 'the whole run';
+  if (s.failed && s.unprocessed)
+    return `${s.failed.toLocaleString('en-US')} failed and ${items(s.unprocessed, 'unprocessed ')}`;
+  if (s.failed) return items(s.failed, 'failed ');
+  if (s.unprocessed) return items(s.unprocessed, 'unprocessed ');
+  return items(s.items.length, '');
+}
+
 /**
  * What operators do to runs — cancel, retry failed items — with an audit trail. The start itself is
  * recorded by the run row (initiator, time, payload); these rows record everything after it.
@@ -61,10 +88,11 @@ export class RunActionsService {
   }
 
   /**
-   * A new run of the same type over only the parent's failed items (or, for a run that failed as a
-   * whole, over all of it), linked both ways. Twice in a row gives the same retry while it is active.
+   * A new run of the same type over the parent's failed items and the items it never reached (a run
+   * that ended early, e.g. worker_lost after 1,000 of 5,000), linked both ways; a run that failed as a
+   * whole before any item is retried whole. Twice in a row gives the same retry while it is active.
    */
-  async retry(tenantId: number, runId: number, user: { id: number; name: string }): Promise<StartRunResult> {
+  async retry(tenantId: number, runId: number, user: { id: number; name: string }): Promise<RetryResult> {
     const parent = await this.runs.getForTenant(tenantId, runId);
     const type = parent.runType();
     if (isActive(parent.status))
@@ -76,29 +104,37 @@ export class RunActionsService {
     }
     if (!this.registry.has(type))
       throw AppError.badRequest(`No producer handles "${type}" any more, so it cannot be retried.`);
-    const failed = new Set(await this.runs.failedItemIds(parent.id));
-    const items = parent.itemIds?.length
-      ? failed.size
-        ? parent.itemIds.filter((id) => failed.has(id))
-        : parent.itemIds
-      : undefined;
+    const selection = await this.retrySelection(parent);
     const result = await this.runs.start({
       tenantId,
       userId: user.id,
       type,
-      itemIds: items,
+      itemIds: selection.items,
       payload: { ...(parent.payload ?? {}), retry_of: parent.id },
       parentRunId: parent.id,
       idempotencyKey: `retry:${parent.id}`,
     });
     if (!result.reused) {
-      const what = items
-        ? `${items.length} ${failed.size ? 'failed ' : ''}item${items.length === 1 ? '' : 's'}`
-        : 'the whole run';
+      const what = describeSelection(selection);
       await this.audit(parent, user.id, 'retry', `Retried ${what} as run #${result.run.id}`);
       await this.audit(result.run, user.id, 'retry', `Retry of run #${parent.id} (${what})`);
     }
-    return result;
+    return { ...result, failed: selection.failed, unprocessed: selection.unprocessed };
+  }
+
+  /**
+   * Producers walk their items in order and record them as they go, so the first processed_items
+   * ids are the ones done (some failed) and the rest were never reached.
+   */
+  private async retrySelection(parent: OperationRun): Promise<RetrySelection> {
+    const ids = parent.itemIds ?? [];
+    if (!ids.length) return { items: undefined, failed: 0, unprocessed: 0 };
+    const failedIds = new Set(await this.runs.failedItemIds(parent.id));
+    const reached = Math.min(parent.processedItems, ids.length);
+    const failed = ids.slice(0, reached).filter((id) => failedIds.has(id));
+    const unprocessed = ids.slice(reached);
+    if (!failed.length && !unprocessed.length) return { items: ids, failed: 0, unprocessed: 0 };
+    return { items: [...failed, ...unprocessed], failed: failed.length, unprocessed: unprocessed.length };
   }
 
   async auditOf(tenantId: number, runId: number): Promise<AuditEntry[]> {

@@ -32,8 +32,19 @@ export interface ItemOutcome {
  * What a producer's handler gets while its job runs. Outcomes are recorded through it, so counts,
  * failures and progress events stay consistent whatever the producer does.
  */
+/** Thrown out of a context's writes once its worker is stopping: the job is handed back, not failed. */
+export class WorkerStopping extends Error {
+  constructor() {
+    super('The worker is shutting down; the job goes back to the queue');
+  }
+}
+
 export class RunContext {
   private held: Counts = { succeeded: 0, failed: 0, skipped: 0 };
+  private readonly abort = new AbortController();
+  /** Set when the job was handed back: nothing this context still has in flight may be written. */
+  private fenced = false;
+  private inFlight: Promise<unknown> = Promise.resolve();
   /** Set while a deferred write (a fresh run's start, held counts) is due. */
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -56,6 +67,26 @@ export class RunContext {
 
   get id(): number {
     return this.run.id;
+  }
+
+  /** Aborted when the worker stops (or the run is cancelled): long handlers stop at their next batch. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** The worker is stopping: the next write refuses, so the handler stops at a batch boundary. */
+  stop(): void {
+    if (!this.abort.signal.aborted) this.abort.abort(new WorkerStopping());
+  }
+
+  /**
+   * No write may start any more, and the one in flight is waited for (up to `ms`): after this the job
+   * can be handed to another worker without two of them writing the same run.
+   */
+  async fence(ms: number): Promise<void> {
+    this.stop();
+    this.fenced = true;
+    await Promise.race([this.inFlight.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
   }
 
   get tenantId(): number {
@@ -129,6 +160,7 @@ export class RunContext {
     work?: (em: EntityManager) => Promise<void>,
   ): Promise<void> {
     this.rethrowHeldError();
+    if (this.abort.signal.aborted) throw this.abort.signal.reason;
     if (!work && !failures.length) {
       this.held = {
         succeeded: this.held.succeeded + delta.succeeded,
@@ -181,6 +213,7 @@ export class RunContext {
     if (this.starting) return this.starting;
     if (this.run.status !== 'pending') return Promise.resolve();
     this.starting = this.runs.writeStart(this.run);
+    this.inFlight = this.starting;
     return this.starting;
   }
 
@@ -196,14 +229,18 @@ export class RunContext {
     failures: RunFailure[],
     work?: (em: EntityManager) => Promise<void>,
   ): Promise<void> {
+    if (this.fenced) throw new WorkerStopping();
     await this.started();
+    if (this.fenced) throw new WorkerStopping();
     const run = this.run;
-    await this.runs.recordItems(run.id, delta, failures, work, {
+    const writing = this.runs.recordItems(run.id, delta, failures, work, {
       tenantId: run.tenantId,
       type: run.runType(),
       processedBefore: run.processedItems,
       total: run.totalItems,
     });
+    this.inFlight = writing;
+    await writing;
     run.succeeded += delta.succeeded;
     run.failed += delta.failed;
     run.skipped += delta.skipped;

@@ -1,15 +1,40 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { QueueBoard } from '../queue/queue-board';
-import { classifyError } from './failure-sanitizer';
-import { RunContext } from './run-context';
+import { classifyError, sanitizeError } from './failure-sanitizer';
+import { RunContext, WorkerStopping } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
 import type { OperationRun } from './run.entity';
 import { JobData, RunNoLongerActive, RunsService, StartNotFresh } from './runs.service';
 
 const STALLED = /stalled more than allowable limit/;
+/** How long a stopping worker waits for a write already in flight before it hands the job back. */
+const FENCE_MS = 1000;
+
+/**
+ * What Bull keeps of a failed attempt (its reason and stack, in Redis and on its board): a
+ * sanitized copy of the error, still classified.
+ */
+function forQueue(e: unknown, reason: string): Error {
+  const safe = sanitizeError(e);
+  const err = Object.assign(new Error(safe.message), { reasonCode: reason, queueSafe: true });
+  err.name = safe.name;
+  err.stack = safe.stack ?? `${safe.name}: ${safe.message}`;
+  return err;
+}
+
+interface ActiveJob {
+  job: Job<JobData>;
+  ctx: RunContext;
+}
 
 /**
  * The worker half of the hub: for every registered run type it processes that type's jobs on the
@@ -18,8 +43,10 @@ const STALLED = /stalled more than allowable limit/;
  * gives up on (attempts spent, or stalled too often because its worker died) fails its run.
  */
 @Injectable()
-export class RunExecutor implements OnApplicationBootstrap {
+export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RunExecutor');
+  private readonly active = new Set<ActiveJob>();
+  private stopping = false;
 
   constructor(
     private readonly registry: RunTypeRegistry,
@@ -44,8 +71,11 @@ export class RunExecutor implements OnApplicationBootstrap {
     if (!this.config.runsWorker) return;
     for (const def of this.registry.all()) {
       const queue = this.runs.queue(def.queue);
+      // Whatever leaves a job for Bull is sanitized first (see forQueue).
       void queue.process(def.type, def.concurrency ?? this.config.queue.concurrency, (job: Job<JobData>) =>
-        this.execute(job),
+        this.execute(job).catch((e: unknown) => {
+          throw (e as { queueSafe?: boolean }).queueSafe ? e : forQueue(e, classifyError(e));
+        }),
       );
     }
     for (const name of this.registry.queues()) {
@@ -80,6 +110,9 @@ export class RunExecutor implements OnApplicationBootstrap {
     const def = this.registry.require(run.runType());
     const log = { runId, tenantId: run.tenantId, type: def.type, attempt };
     const ctx = new RunContext(run, this.runs, attempt, job.opts.attempts ?? 1);
+    const entry = { job, ctx };
+    this.active.add(entry);
+    if (this.stopping) ctx.stop();
     try {
       await def.handler.handle(ctx);
       // The last counts-only outcomes (and a start not written yet) travel with the finishing write.
@@ -97,14 +130,53 @@ export class RunExecutor implements OnApplicationBootstrap {
         this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
         return;
       }
+      if (e instanceof WorkerStopping || ctx.signal.aborted) {
+        // Stopped at a batch boundary because this worker is shutting down: another worker resumes
+        // it after the last committed batch. The job is left to the queue, not settled here.
+        await this.handBack(entry);
+        return new Promise<void>(() => undefined);
+      }
       const reason = classifyError(e);
       if (ctx.willRetry(reason)) {
         // The retry resumes after the last recorded item.
         this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
-        throw e;
+        throw forQueue(e, reason);
       }
       this.logger.error({ ...log, err: e, reason }, 'run failed');
       await this.runs.fail(runId, { error: e });
+    } finally {
+      this.active.delete(entry);
+    }
+  }
+
+  /**
+   * A stopping worker (SIGTERM) takes no new jobs, asks running handlers to stop at their next batch
+   * and gives them SHUTDOWN_GRACE_MS to get there. Jobs still running then are handed back: their
+   * lock released and the job put back in the queue, so another worker resumes it at once instead of
+   * waiting for the lock to expire. Queues are then closed without waiting for the abandoned handlers.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.config.runsWorker) return;
+    this.stopping = true;
+    const queues = this.registry.queues().map((name) => this.runs.queue(name));
+    await Promise.all(queues.map((q) => q.pause(true, true).catch(() => undefined)));
+    for (const a of this.active) a.ctx.stop();
+    const deadline = Date.now() + this.config.queue.shutdownGraceMs;
+    while (this.active.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await Promise.all([...this.active].map((a) => this.handBack(a)));
+    await Promise.all(queues.map((q) => q.close(true).catch(() => undefined)));
+  }
+
+  private async handBack(a: ActiveJob): Promise<void> {
+    this.active.delete(a);
+    await a.ctx.fence(FENCE_MS);
+    try {
+      // Delayed until now: the queue promotes it to waiting at once, without spending an attempt.
+      await (a.job as Job<JobData> & { moveToDelayed(at: number): Promise<void> }).moveToDelayed(Date.now());
+      this.logger.warn({ runId: a.ctx.id, jobId: a.job.id }, 'worker stopping: job handed back to the queue');
+    } catch (e) {
+      // Its lock is gone already (another worker took it over): nothing left to hand back.
+      this.logger.warn({ err: e, runId: a.ctx.id, jobId: a.job.id }, 'could not hand the job back');
     }
   }
 

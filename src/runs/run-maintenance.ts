@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Job, Queue } from 'bull';
 import { DataSource } from 'typeorm';
@@ -26,7 +26,7 @@ export interface ReconcileReport {
  * many does each round).
  */
 @Injectable()
-export class RunMaintenance implements OnApplicationBootstrap {
+export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RunMaintenance');
 
   constructor(
@@ -39,14 +39,22 @@ export class RunMaintenance implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  private watchdog: NodeJS.Timeout | undefined;
+
   onApplicationBootstrap(): void {
     this.queue.on('error', (e) => this.logger.warn({ err: e }, 'maintenance queue error'));
     if (!this.config.runsWorker) return;
     void this.queue.process('reconcile', 1, () => this.reconcile());
     void this.queue.process('retention', 1, () => this.prune());
-    void this.schedule().catch((e) => this.logger.warn({ err: e }, 'could not schedule maintenance'));
-    // Right away too: a worker that starts after an outage should not wait a whole interval.
-    if (this.config.queue.reconcileIntervalSeconds > 0) {
+    // Schedules live in Redis: a Redis restarted without its data forgets them (and every job), so
+    // each worker puts them back whenever its connection comes back and checks them on a timer of
+    // its own; when they were gone, it reconciles at once (runs left pending without a job).
+    this.queue.client.on('ready', () => void this.ensureSchedules());
+    void this.ensureSchedules();
+    const every = this.config.queue.reconcileIntervalSeconds;
+    if (every > 0) {
+      this.watchdog = setInterval(() => void this.ensureSchedules(), every * 1000).unref();
+      // Right away too: a worker that starts after an outage should not wait a whole interval.
       setTimeout(
         () => void this.reconcile().catch((e) => this.logger.warn({ err: e }, 'reconcile failed')),
         1000,
@@ -54,20 +62,45 @@ export class RunMaintenance implements OnApplicationBootstrap {
     }
   }
 
-  private async schedule(): Promise<void> {
-    const every = this.config.queue.reconcileIntervalSeconds;
-    if (every > 0) {
-      await this.queue.add(
-        'reconcile',
-        {},
-        { repeat: { every: every * 1000 }, jobId: 'reconcile', removeOnComplete: 10, removeOnFail: 10 },
-      );
+  onApplicationShutdown(): void {
+    clearInterval(this.watchdog);
+  }
+
+  /** (Re)adds the repeatable maintenance jobs that Redis does not hold; reconciles when any was missing. */
+  async ensureSchedules(): Promise<void> {
+    try {
+      const present = new Set((await this.queue.getRepeatableJobs()).map((j) => j.name));
+      const missing = this.schedules().filter((s) => !present.has(s.name));
+      if (!missing.length) return;
+      for (const s of missing) {
+        await this.queue.add(
+          s.name,
+          {},
+          {
+            repeat: { every: s.everyMs },
+            jobId: s.name,
+            removeOnComplete: 10,
+            removeOnFail: 10,
+          },
+        );
+      }
+      this.logger.log({ schedules: missing.map((s) => s.name) }, 'maintenance schedules (re)registered');
+      if (missing.some((s) => s.name === 'reconcile')) {
+        const report = await this.reconcile();
+        if (report.requeued.length || report.failed.length)
+          this.logger.warn(report, 'reconciled runs after the schedules were lost');
+      }
+    } catch (e) {
+      this.logger.warn({ err: e }, 'could not check the maintenance schedules');
     }
-    await this.queue.add(
-      'retention',
-      {},
-      { repeat: { every: 3_600_000 }, jobId: 'retention', removeOnComplete: 10, removeOnFail: 10 },
-    );
+  }
+
+  private schedules(): Array<{ name: 'reconcile' | 'retention'; everyMs: number }> {
+    const every = this.config.queue.reconcileIntervalSeconds;
+    return [
+      ...(every > 0 ? [{ name: 'reconcile' as const, everyMs: every * 1000 }] : []),
+      { name: 'retention', everyMs: 3_600_000 },
+    ];
   }
 
   /**

@@ -258,6 +258,14 @@ export class RunsService {
     return this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
   }
 
+  /**
+   * Whether a start would reach Redis now: every producer queue's own connection is up. After an
+   * outage these reconnect on their own schedule, later than a fresh probe connection would.
+   */
+  queuesReady(): boolean {
+    return this.registry.queues().every((name) => this.queue(name).client.status === 'ready');
+  }
+
   // ── worker side ────────────────────────────────────────────────────────────
 
   /**

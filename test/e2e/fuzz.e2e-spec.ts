@@ -493,6 +493,51 @@ describe('security: fuzzing lists, details and the API never gives a 5xx', () =>
     expect(wrong).toEqual([]);
   });
 
+  it('answers hostile form bodies and headers on every POST route readably, quickly and without a 5xx', async () => {
+    const posts = discoverRoutes(t)
+      .filter((r) => r.method === 'POST')
+      .map((r) => fillPath(r.path, realParams(r.path)));
+    expect(posts.length).toBeGreaterThan(10);
+    const manyKeys = Array.from({ length: 49_999 }, () => 'x=1').join('&');
+    const bodies: Array<{ what: string; body: string; headers?: Record<string, string> }> = [
+      { what: '50,000 repeated keys', body: manyKeys },
+      { what: '25,001 distinct keys', body: Array.from({ length: 25_001 }, (_, i) => `k${i}=1`).join('&') },
+      { what: 'a body over 1 MB', body: `x=${'a'.repeat(1_200_000)}` },
+      { what: 'broken percent-encoding', body: 'email=%E0%A4%A&password=%zz&_csrf=%' },
+      { what: 'prototype keys', body: '__proto__[admin]=1&constructor[prototype][x]=1&toString=1' },
+      { what: 'nested and array keys', body: 'policy_ids[]=1&policy_ids[a][b]=2&name[$ne]=x' },
+      { what: 'an Authorization header on a page', body: 'name=x', headers: { Authorization: 'Bearer x' } },
+      {
+        what: 'a Basic Authorization header on a page',
+        body: 'email=a%40b.c&password=x',
+        headers: { Authorization: 'Basic YTpi' },
+      },
+    ];
+    const found: string[] = [];
+    for (const url of posts)
+      for (const b of bodies)
+        for (const [who, agent] of [
+          ['owner', owner],
+          ['anonymous', request(t.server)],
+        ] as const) {
+          const at = Date.now();
+          const res = await agent
+            .post(url)
+            .set({ 'Content-Type': 'application/x-www-form-urlencoded', ...b.headers })
+            .send(b.body);
+          sent++;
+          const took = Date.now() - at;
+          const text = res.text ?? '';
+          if (res.status >= 500) found.push(`${res.status} ${who} POST ${url} with ${b.what}`);
+          if (/\n\s{4}at |node_modules|\bat \S+ \(\S+:\d+:\d+\)/.test(text))
+            found.push(`stack trace: ${who} POST ${url} with ${b.what}`);
+          if (res.status >= 400 && !/error-page|"message"/.test(text))
+            found.push(`unreadable ${res.status}: ${who} POST ${url} with ${b.what}`);
+          if (took > 2000) found.push(`${took} ms: ${who} POST ${url} with ${b.what}`);
+        }
+    expect(found).toEqual([]);
+  });
+
   it('covers every list, detail and API route named in the issue', () => {
     expect(REQUIRED.filter((k) => !targets.includes(k))).toEqual([]);
   });

@@ -1,5 +1,3 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import request from 'supertest';
 import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
 import { OperationRun } from '../../src/runs/run.entity';
@@ -7,6 +5,7 @@ import { TenantsService } from '../../src/tenants/tenants.service';
 import { createSetVia, startVia, waitForTerminal } from '../factories/flows';
 import { AppProcess, startProcess } from '../factories/process';
 import { createBackends, createTestApp, csrfFrom, login, TestApp } from '../factories/test-app';
+import { OwnRedis } from '../factories/own-redis';
 import { waitFor } from '../factories/wait';
 
 const FAST_STALL = { JOB_LOCK_MS: '2000', STALLED_INTERVAL_MS: '1000' };
@@ -110,46 +109,6 @@ describe('nothing lost: a worker killed mid-run', () => {
 });
 
 /** A redis-server of this test's own, on a port it keeps across a stop and a start. */
-class OwnRedis {
-  private child?: ChildProcess;
-  constructor(readonly port: number) {}
-
-  static async freePort(): Promise<number> {
-    return new Promise((resolve) => {
-      const srv = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolve(port));
-      });
-    });
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    await waitFor(
-      () =>
-        new Promise<boolean | undefined>((resolve) => {
-          const s = createServer();
-          s.once('error', () => resolve(true));
-          s.listen(this.port, '127.0.0.1', () => s.close(() => resolve(undefined)));
-        }),
-      `redis-server on ${this.port}`,
-      10_000,
-    );
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    });
-  }
-}
 
 describe('nothing lost: Redis down while a start is requested', () => {
   let redis: OwnRedis;

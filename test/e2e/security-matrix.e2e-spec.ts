@@ -40,7 +40,8 @@ type Caller =
   | 'otherTenant'
   | 'foreignIds'
   | 'anonymous'
-  | 'anonCsrf';
+  | 'anonCsrf'
+  | 'tokenOnPage';
 
 const CALLERS: Record<Caller, string> = {
   owner: 'admin@example.com: owner of contoso (and fabrikam), platform is_ops',
@@ -53,9 +54,15 @@ const CALLERS: Record<Caller, string> = {
   foreignIds:
     "admin@example.com (member of both) asking contoso's URLs for fabrikam's objects, or for another user's",
   anonymous: 'no session, no token, no CSRF token',
-  anonCsrf: 'a visitor with a session and its CSRF token (from /login), not signed in',
+  anonCsrf: 'a visitor with the CSRF token of the sign-in form (from /login), not signed in',
+  tokenOnPage:
+    "admin@example.com's valid API token as Authorization: Bearer, no session: the owner on /api/, a stranger anywhere else",
 };
 const ALL_CALLERS = Object.keys(CALLERS) as Caller[];
+/** Callers whose expectation follows from another's, so rows need not name them. */
+const DERIVED: Partial<Record<Caller, (path: string, row: Row) => number>> = {
+  tokenOnPage: (path, row) => (path.startsWith('/api/') ? row.expect.owner! : row.expect.anonymous!),
+};
 const MEMBERS: Caller[] = ['owner', 'manager', 'operator', 'readonly', 'opsOperator', 'opsReadonly'];
 /** May start, cancel and retry runs (DESIGN: owner, manager, operator). */
 const STARTERS: Caller[] = ['owner', 'manager', 'operator', 'opsOperator'];
@@ -236,6 +243,7 @@ describe('security: authorization matrix (every route × every caller)', () => {
   };
   let cells = 0;
   const absent: string[] = [];
+  let ownerToken = '';
 
   const notificationOf = async (userId: number, tenantId: number): Promise<number> => {
     await t.get<NotificationsService>(NotificationsService).create({
@@ -302,6 +310,7 @@ describe('security: authorization matrix (every route × every caller)', () => {
       if (!sessions.has(u!.email)) sessions.set(u!.email, await signIn(u!.email));
     }
     ownerFabrikamNotification = await notificationOf(users.owner.id, world.fabrikam.tenantId);
+    ownerToken = (await auth.createToken(users.owner.id, 'matrix bearer')).token;
     for (const slug of ['contoso', 'fabrikam'] as const) {
       staticRuns[slug] = {
         pendingRun: await runIn(world[slug].tenantId, 'pending'),
@@ -372,13 +381,13 @@ describe('security: authorization matrix (every route × every caller)', () => {
     expected: number;
     method: string;
     urls: string[];
-    who: { agent: TestAgent | null; csrf?: string };
+    who: { agent: TestAgent | null; csrf?: string; bearer?: string };
   }
 
   /** Everything a cell needs before it is sent: ids (fresh ones where it consumes them) and a session. */
   async function prepare(caller: Caller, key: string, row: Row): Promise<Cell> {
     const [method, path] = key.split(' ');
-    const expected = row.expect[caller]!;
+    const expected = DERIVED[caller]?.(path, row) ?? row.expect[caller]!;
     const succeeds = expected < 400;
     const params: Record<string, string | number> = {
       tenant: caller === 'otherTenant' ? 'fabrikam' : 'contoso',
@@ -389,6 +398,7 @@ describe('security: authorization matrix (every route × every caller)', () => {
     const user = users[caller];
     let who: Cell['who'];
     if (caller === 'anonymous') who = { agent: null };
+    else if (caller === 'tokenOnPage') who = { agent: null, bearer: ownerToken };
     else if (row.freshSession && succeeds)
       who = caller === 'anonCsrf' ? await visitor() : await signIn(user!.email);
     else who = sessions.get(user?.email ?? '')!;
@@ -399,7 +409,16 @@ describe('security: authorization matrix (every route × every caller)', () => {
     cell: Cell,
     row: Row,
   ): Promise<Array<{ url: string; status: number; location?: string }>> {
-    const agent = () => cell.who.agent ?? request(t.server);
+    const bearer = cell.who.bearer;
+    const agent = () => {
+      const a = cell.who.agent ?? request(t.server);
+      return bearer
+        ? {
+            get: (u: string) => a.get(u).set('Authorization', `Bearer ${bearer}`),
+            post: (u: string) => a.post(u).set('Authorization', `Bearer ${bearer}`),
+          }
+        : a;
+    };
     const out: Array<{ url: string; status: number; location?: string }> = [];
     for (const u of cell.urls) {
       const res =
@@ -435,7 +454,7 @@ describe('security: authorization matrix (every route × every caller)', () => {
     'each row names every caller it applies to: %s',
     (key, row) => {
       const path = key.split(' ')[1];
-      const needed = ALL_CALLERS.filter((c) => applies(c, path));
+      const needed = ALL_CALLERS.filter((c) => applies(c, path) && !DERIVED[c]);
       expect(needed.filter((c) => row.expect[c] === undefined)).toEqual([]);
       for (const name of paramsOf(path).filter((p) => p !== 'tenant')) expect(row.ids?.[name]).toBeDefined();
     },
@@ -480,7 +499,7 @@ describe('security: authorization matrix (every route × every caller)', () => {
     );
     const wrong = answers.flat().flatMap(({ caller, expected, url, status, location }) => {
       if (status !== expected) return [`${caller}: ${url} → ${status}, expected ${expected}`];
-      const anonymous = caller === 'anonymous' || caller === 'anonCsrf';
+      const anonymous = caller === 'anonymous' || caller === 'anonCsrf' || caller === 'tokenOnPage';
       if (expected === 302 && anonymous && path !== '/' && !/^\/login\?next=%2F/.test(location ?? ''))
         return [`${caller}: ${url} → 302 to ${location}, expected /login?next=…`];
       return [];

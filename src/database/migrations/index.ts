@@ -3,6 +3,7 @@ import { Runs1764200000000 } from './1764200000000-runs';
 import { InventoryDriftNotifications1764300000000 } from './1764300000000-inventory-drift-notifications';
 import { BackupSets1764400000000 } from './1764400000000-backup-sets';
 import { RunOperations1764500000000 } from './1764500000000-run-operations';
+import { Hardening1764600000000 } from './1764600000000-hardening';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   InventoryDriftNotifications1764300000000,
   BackupSets1764400000000,
   RunOperations1764500000000,
+  Hardening1764600000000,
 ];
