@@ -9,7 +9,9 @@ import {
   REASON_CODES,
   REASON_LABELS,
   ReasonCode,
+  redactSecrets,
   RunFailure,
+  sanitizeError,
   sanitizeMessage,
   toFailure,
 } from './failure-sanitizer';
@@ -170,9 +172,9 @@ const corpus: HostileCase[] = [
   },
   {
     name: 'an SQL syntax error echoing an injection attempt',
-    input: `SQLITE_ERROR: near "DROP": syntax error in SELECT * FROM users WHERE name = '' OR 1=1; DROP TABLE runs; --`,
+    input: `SQLITE_ERROR: near "DROP": syntax error in SELECT * FROM tenants WHERE name = '' OR 1=1; DROP TABLE runs; --`,
     absent: ['\n'],
-    expected: `SQLITE_ERROR: near "DROP": syntax error in SELECT * FROM users WHERE name = '' OR 1=1; DROP TABLE runs; --`,
+    expected: `SQLITE_ERROR: near "DROP": syntax error in SELECT * FROM tenants WHERE name = '' OR 1=1; DROP TABLE runs; --`,
   },
   // Unicode and control characters
   {
@@ -472,6 +474,159 @@ describe('sanitizeMessage', () => {
 
   it('redacts a key-shaped run around a GUID but keeps the GUID', () => {
     expect(sanitizeMessage(`ref ${HEX_TOKEN}/${POLICY_ID}`)).toBe(`ref [redacted]/${POLICY_ID}`);
+  });
+});
+
+describe('sanitizeMessage: Basic and OAuth credentials, encoded forms, compound keys', () => {
+  it.each([
+    ['Authorization: Basic dXNlcjpwYXNz', 'Authorization: [redacted]'],
+    [
+      'upstream rejected Basic dXNlcjpwYXNzd29yZA== for tenant',
+      'upstream rejected Basic [redacted] for tenant',
+    ],
+    // All letters, like prose, but it decodes to `user:pass`.
+    ['proxy sent basic dXNlcjpwYXNz', 'proxy sent Basic [redacted]'],
+    [
+      'GET https://app.contoso.com/signin-oidc?code=0.AXoA6B7xY2Fv-q_9&state=12345 failed',
+      'GET https://app.contoso.com/signin-oidc?code=[redacted]&state=12345 failed',
+    ],
+    [
+      'https://app.contoso.com/cb#code=4/0AX4XfWh7&state=x',
+      'https://app.contoso.com/cb#code=[redacted]&state=x',
+    ],
+    [
+      'grant_type=authorization_code&code=M.C507_BAY.2.U.4e50dfc3&client_secret=Abc8Q~dEf.GhI&redirect_uri=x',
+      'grant_type=authorization_code&code=[redacted]&client_secret=[redacted]&redirect_uri=x',
+    ],
+    [
+      `assertion=${JWT}&client_assertion=${JWT}&requested_token_use=on_behalf_of`,
+      'assertion=[redacted]&client_assertion=[redacted]&requested_token_use=on_behalf_of',
+    ],
+    [
+      'refresh_token=1.AXoAbc-9&id_token=eyJ0eXAi.eyJ4Ijox.c2ln',
+      'refresh_token=[redacted]&id_token=[redacted]',
+    ],
+    [
+      'redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3D0.AXoA123%26state%3Dx',
+      'redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3D[redacted]%26state%3Dx',
+    ],
+    [
+      'body=grant_type%3Dclient_credentials%26client_secret%3DAbc8Q~dEf%26scope%3D.default',
+      'body=grant_type%3Dclient_credentials%26client_secret%3D[redacted]%26scope%3D.default',
+    ],
+    [
+      '{"error":"invalid_grant","client_secret":"s3cr3t","code":"0.AXoA123abc"}',
+      '{"error":"invalid_grant","client_secret":"[redacted]","code":"[redacted]"}',
+    ],
+    [
+      'adminPassword=hunter2 storageAccountKey=abc123 sasToken=xyz dbpassword=p4ss',
+      'adminPassword=[redacted] storageAccountKey=[redacted] sasToken=[redacted] dbpassword=[redacted]',
+    ],
+    ['"{\\"clientSecret\\":\\"correct horse\\"}"', '"{\\"clientSecret\\":\\"[redacted]\\"}"'],
+    ['Abc8Q~dEf.GhIjklMNOpqrSTUvwxYZ0123456789ab rejected', '[redacted] rejected'],
+    // Without a digit, random base64 still flips case every other letter.
+    ['key nTfqXhzTrwQAdZyJpUKLjcDavWMiRgbsEeOPlmHYGIkuoFVN.', 'key [redacted].'],
+    ['ref eTyYDuPS/ezi+038gbV5g8t6FskV6J9/ failed', 'ref [redacted]/ failed'],
+    ['rediss://:/abc+def=@cache.example.net:6380', 'rediss://[redacted]@cache.example.net:6380'],
+    ['redis://default:12/AbC+dEf=@cache:6380 refused', 'redis://[redacted]@cache:6380 refused'],
+  ])('redacts %s', (input, expected) => {
+    expect(sanitizeMessage(input)).toBe(expected);
+  });
+
+  it.each([
+    ["code: 'ECONNRESET'"],
+    ['error code 403'],
+    ['connect failed code=ECONNREFUSED'],
+    ['{"code":"Forbidden","message":"Insufficient privileges"}'],
+    ['AADSTS7000215: Invalid client secret provided.'],
+    ['Graph error code: Authorization_RequestDenied'],
+    ['(code=ERR_HTTP2_STREAM_ERROR).'],
+    ['exit code: -2147024891, code=0x80070005'],
+    ['Basic auth failed for tenant contoso'],
+    ['monkey=banana turkey: yes'],
+    ['Microsoft.Graph.Beta.Models.ODataErrors.ODataError thrown'],
+    ['GET graph.microsoft.com/v1.0/deviceManagement/configurationPolicies failed'],
+    ['GET https://api.example.com:8443/users/adele@contoso.com returned 404'],
+    ['Failed at 2025-01-02T10:30:45.123Z'],
+  ])('keeps diagnostics readable: %s', (text) => {
+    expect(sanitizeMessage(text)).toBe(text);
+  });
+});
+
+describe('redactSecrets', () => {
+  it('redacts every line and keeps the line breaks, indentation and frames', () => {
+    const text = `Error: Login failed password=hunter2\r\n${FRAME_LINE}\n  Bearer abc.def\u2028    at <anonymous>`;
+    expect(redactSecrets(text)).toBe(
+      `Error: Login failed password=[redacted]\r\n${FRAME_LINE}\n  Bearer [redacted]\u2028    at <anonymous>`,
+    );
+  });
+
+  it('cuts a line past the scan limit and says how much it cut', () => {
+    const line = `${'word '.repeat(900)}password=hunter2 ${'tail '.repeat(100)}`;
+    const out = redactSecrets(`first\n${line}`);
+    expect(out).toBe(`first\n${line.slice(0, 4000)}… (${line.length - 4000} characters cut)`);
+    expect(out).not.toContain('hunter2');
+  });
+
+  it('turns controls into spaces or drops them, so a split key is still found', () => {
+    expect(redactSecrets('\u001b[31mpass\u0000word=hunter2\tnext')).toBe('password=[redacted] next');
+  });
+});
+
+describe('sanitizeError', () => {
+  it('keeps the name and the frames, and sanitizes the message wherever the stack repeats it', () => {
+    const error = errorWithStack('Login failed password=hunter2', 'ignored');
+    error.name = 'GraphError';
+    error.stack = `GraphError: Login failed password=hunter2\n${FRAME_LINE}\n    at x (/app/x.js:1:2) token=abc`;
+    expect(sanitizeError(error)).toEqual({
+      name: 'GraphError',
+      message: 'Login failed password=[redacted]',
+      stack: `GraphError: Login failed password=[redacted]\n${FRAME_LINE}\n    at x (/app/x.js:1:2) token=[redacted]`,
+    });
+  });
+
+  it('replaces every line of a multi-line message before the first frame', () => {
+    const error = errorWithStack('Query failed\nSELECT 1 -- pwd=hunter2', '');
+    error.stack = `Error: Query failed\nSELECT 1 -- pwd=hunter2\n${FRAME_LINE}`;
+    expect(sanitizeError(error).stack).toBe(`Error: Query failed\n${FRAME_LINE}`);
+  });
+
+  it('heads the stack with the name alone when the message is empty, as V8 does', () => {
+    const error = errorWithStack('', `TypeError\n${FRAME_LINE}`);
+    error.name = 'TypeError';
+    expect(sanitizeError(error)).toEqual({
+      name: 'TypeError',
+      message: 'TypeError',
+      stack: `TypeError\n${FRAME_LINE}`,
+    });
+  });
+
+  it('keeps only the header of a stack with no frames', () => {
+    expect(sanitizeError(errorWithStack('boom', 'Error: boom\nsecret=s3cr3t')).stack).toBe('Error: boom');
+  });
+
+  it.each<[string, unknown, { name: string; message: string }]>([
+    ['a thrown string', 'token=abc123 rejected', { name: 'Error', message: 'token=[redacted] rejected' }],
+    ['null', null, { name: 'Error', message: 'Unknown error' }],
+    [
+      'an object without a stack',
+      { name: 'GraphError', message: 'Forbidden' },
+      { name: 'GraphError', message: 'Forbidden' },
+    ],
+    [
+      'an object whose getters throw',
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('hostile getter');
+          },
+        },
+      ),
+      { name: 'Error', message: 'Unexpected non-error value' },
+    ],
+  ])('copes with %s', (_name, err, expected) => {
+    expect(sanitizeError(err)).toEqual(expected);
   });
 });
 
