@@ -2,24 +2,24 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
-import { AuthModule } from './auth/auth.module';
+import { AuthModule } from './auth';
 import { AppLogger, logSafeError } from './common/app-logger';
-import { HttpExceptionFilter } from './common/http-exception.filter';
-import { ViewLocals, ViewLocalsInterceptor } from './common/view-locals.interceptor';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { DemoModule } from './demo/demo.module';
-import { HealthModule } from './health/health.module';
-import { BackupSetsModule } from './backup-sets/backup-sets.module';
+import { DemoModule } from './demo';
+import { HealthModule } from './health';
+import { BackupSetsModule } from './backup-sets';
 import { PROBE_PATH } from './common/paths';
-import { DriftModule } from './drift/drift.module';
-import { InventoryModule } from './inventory/inventory.module';
-import { MonitoringModule } from './monitoring/monitoring.module';
-import { NotificationsModule } from './notifications/notifications.module';
-import { QueueModule } from './queue/queue.module';
-import { RunsModule } from './runs/runs.module';
-import { TenantsModule } from './tenants/tenants.module';
+import { DriftModule } from './drift';
+import { InventoryModule } from './inventory';
+import { MonitoringModule } from './monitoring';
+import { NotificationsModule } from './notifications';
+import { PoliciesModule } from './policies';
+import { QueueModule } from './queue';
+import { RunsModule } from './runs';
+import { TenantsModule } from './tenants';
+import { HttpExceptionFilter, ViewLocals, ViewLocalsInterceptor } from './web';
 
 @Module({})
 export class AppModule {
@@ -49,6 +49,7 @@ export class AppModule {
         AuthModule,
         RunsModule,
         MonitoringModule,
+        PoliciesModule,
         InventoryModule,
         DriftModule,
         BackupSetsModule,

@@ -7,13 +7,12 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import responseTime from 'response-time';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { SessionsService } from './auth/sessions.service';
+import { SessionsService } from './auth';
 import { AppError } from './common/app-error';
 import { PROBE_PATH, PUBLIC_DIR, VIEWS_DIR } from './common/paths';
-import { registerViews } from './common/views';
 import { AppConfig } from './config/app-config';
-import { MonitoringModule } from './monitoring/monitoring.module';
-import { formBody } from './web/form-body';
+import { MonitoringModule } from './monitoring';
+import { formBody, registerViews } from './web';
 
 /** Room for a 20,000-policy selection (one field repeated) plus the form's own fields. */
 const FORM_LIMITS = { maxBytes: '1mb', maxFields: 25_000 };

@@ -4,8 +4,8 @@ import { AppModule } from './app.module';
 import { configureApp } from './bootstrap';
 import { AppLogger } from './common/app-logger';
 import { ConfigError, loadConfig } from './config/app-config';
-import { DEMO_USERS } from './demo/demo-seed.service';
-import { resolveRedis } from './queue/embedded-redis';
+import { DEMO_USERS } from './demo';
+import { resolveRedis } from './queue';
 
 /** Past the grace period for running jobs (handed back then), what closing connections may still take. */
 const SHUTDOWN_MARGIN_MS = 4000;

@@ -1,4 +1,4 @@
-import { Role } from '../tenants/membership.entity';
+import type { Role } from '../tenants';
 import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
 
 const OWN = 1;

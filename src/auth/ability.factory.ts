@@ -1,6 +1,6 @@
 import { AbilityBuilder, createMongoAbility, MongoAbility, subject as caslSubject } from '@casl/ability';
 import { Injectable } from '@nestjs/common';
-import { Role } from '../tenants/membership.entity';
+import type { Role } from '../tenants';
 
 export type Action = 'read' | 'start' | 'cancel' | 'retry' | 'create' | 'update' | 'delete';
 /** Tenant-scoped things, plus the platform-wide Bull board. */

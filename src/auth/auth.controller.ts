@@ -1,10 +1,9 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AppError } from '../common/app-error';
-import { NoLayout } from '../common/views';
-import { flash, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
-import type { AuthedRequest } from '../common/principal';
+import { flash, NoLayout, redirectSeeOther } from '../web';
+import type { AuthedRequest } from './request';
 import { AuthService } from './auth.service';
 import { Public } from './decorators';
 import { LoginThrottleGuard } from './login-throttle.guard';

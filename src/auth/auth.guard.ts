@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError } from '../common/app-error';
-import type { AuthedRequest } from '../common/principal';
+import type { AuthedRequest } from './request';
 import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
 import { AuthService } from './auth.service';
 import { isApiTokenRequest } from './csrf';
@@ -30,6 +30,7 @@ export class AuthGuard implements CanActivate {
     if (!principal) throw new AppError('unauthenticated', 'Please sign in to continue.');
     req.principal = principal;
     req.ability = this.abilities.forPrincipal(principal);
+    req.canSeeQueues = req.ability.can('read', 'BullBoard');
 
     const slug = req.params?.tenant;
     if (slug !== undefined) {

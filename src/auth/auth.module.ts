@@ -1,21 +1,20 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { QUEUE_BOARD_GATE, QueueBoardGate } from '../queue/queue-board';
-import { TenantsModule } from '../tenants/tenants.module';
+import { QUEUE_BOARD_GATE, QueueBoardGate } from '../queue';
+import { TenantsModule } from '../tenants';
+import { CSRF_TOKENS } from '../web';
 import { AbilityFactory } from './ability.factory';
-import { ApiToken } from './api-token.entity';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
-import { AnonymousCsrf, CsrfGuard } from './csrf';
+import { AnonymousCsrf, CsrfGuard, CsrfTokenIssuer } from './csrf';
 import { SessionsService } from './sessions.service';
 import { LoginThrottleGuard } from './login-throttle.guard';
 import { LoginThrottleStorage } from './login-throttle.storage';
-import { User } from './user.entity';
+import { UsersRepository } from './users.repository';
 
 /** No Origin header (same-origin navigation), or one naming this host; "null" or garbage is foreign. */
 function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
@@ -29,7 +28,6 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User, ApiToken]),
     TenantsModule,
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
@@ -43,6 +41,7 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
   ],
   controllers: [AuthController],
   providers: [
+    UsersRepository,
     AuthService,
     AbilityFactory,
     LoginThrottleGuard,
@@ -52,6 +51,11 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
       inject: [SessionsService, APP_CONFIG],
       useFactory: (sessions: SessionsService, config: AppConfig) =>
         new AnonymousCsrf(sessions.secret, config.cookieSecure),
+    },
+    {
+      provide: CSRF_TOKENS,
+      inject: [AnonymousCsrf],
+      useFactory: (a: AnonymousCsrf) => new CsrfTokenIssuer(a),
     },
     {
       provide: QUEUE_BOARD_GATE,
@@ -71,6 +75,6 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
     { provide: APP_GUARD, useClass: CsrfGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AuthService, AbilityFactory, SessionsService, AnonymousCsrf],
+  exports: [AuthService, AbilityFactory, SessionsService, CSRF_TOKENS],
 })
 export class AuthModule {}

@@ -1,15 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import bcrypt from 'bcryptjs';
 import { createHash, randomBytes } from 'node:crypto';
-import { IsNull, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { TenantsService } from '../tenants/tenants.service';
+import { TenantsService } from '../tenants';
 import { Principal } from './ability.factory';
-import { ApiToken } from './api-token.entity';
 import { normalizeEmail } from './email';
-import { User } from './user.entity';
+import { ApiToken, User } from './user';
+import { UsersRepository } from './users.repository';
 
 const TOKEN_PREFIX = 'ohub_';
 
@@ -17,14 +15,14 @@ function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
 }
 
+/** Users, passwords, personal API tokens, and who a signed-in request is. */
 @Injectable()
 export class AuthService {
   /** Compared against when the e-mail is unknown, so timing does not reveal which accounts exist. */
   private readonly dummyHash: Promise<string>;
 
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
-    @InjectRepository(ApiToken) private readonly tokens: Repository<ApiToken>,
+    private readonly users: UsersRepository,
     private readonly tenants: TenantsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -34,28 +32,23 @@ export class AuthService {
   async createUser(input: { email: string; name: string; password: string; isOps?: boolean }): Promise<User> {
     const passwordHash = await bcrypt.hash(input.password, this.config.bcryptRounds);
     const email = normalizeEmail(input.email);
-    const result = await this.users.insert({
-      email,
-      name: input.name,
-      passwordHash,
-      isOps: input.isOps ?? false,
-      createdAt: new Date(),
-    });
-    return this.users.findOneOrFail({ where: { id: Number(result.identifiers[0].id) } });
+    const createdAt = new Date();
+    const id = await this.users.insert(
+      { email, name: input.name, passwordHash, isOps: input.isOps ?? false },
+      createdAt,
+    );
+    return { id, email, name: input.name, isOps: input.isOps ?? false, createdAt };
   }
 
   /** The user for a correct e-mail + password pair, else null. */
   async verifyPassword(email: string, password: string): Promise<User | null> {
-    const user = await this.users.findOne({
-      where: { email: normalizeEmail(email) },
-      select: { id: true, email: true, name: true, isOps: true, passwordHash: true, createdAt: true },
-    });
-    const ok = await bcrypt.compare(password, user?.passwordHash ?? (await this.dummyHash));
-    return user && ok ? user : null;
+    const found = await this.users.withPasswordHash(normalizeEmail(email));
+    const ok = await bcrypt.compare(password, found?.passwordHash ?? (await this.dummyHash));
+    return found && ok ? found.user : null;
   }
 
   async principalFor(userId: number): Promise<Principal | null> {
-    const user = await this.users.findOne({ where: { id: userId } });
+    const user = await this.users.byId(userId);
     if (!user) return null;
     const memberships = await this.tenants.membershipsOf(user.id);
     return {
@@ -70,46 +63,42 @@ export class AuthService {
   /** Creates a personal API token; the plaintext is returned once and only its hash is stored. */
   async createToken(userId: number, name: string): Promise<{ token: string; id: number }> {
     const token = TOKEN_PREFIX + randomBytes(24).toString('base64url');
-    const result = await this.tokens.insert({
-      userId,
-      name,
-      tokenHash: sha256(token),
-      tokenPrefix: token.slice(0, TOKEN_PREFIX.length + 6),
-      createdAt: new Date(),
-      lastUsedAt: null,
-      revokedAt: null,
-    });
-    return { token, id: Number(result.identifiers[0].id) };
+    const id = await this.users.insertToken(
+      { userId, name, hash: sha256(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) },
+      new Date(),
+    );
+    return { token, id };
   }
 
   async userIdForToken(token: string): Promise<number | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-    const row = await this.tokens.findOne({ where: { tokenHash: sha256(token), revokedAt: IsNull() } });
+    const row = await this.users.tokenByHash(sha256(token));
     if (!row) return null;
     // Coarse last-used stamp: one write per token per minute at most, not one per request.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.tokens.update({ id: row.id }, { lastUsedAt: new Date() });
+      await this.users.touchToken(row.id, new Date());
     }
     return row.userId;
   }
 
   listTokens(userId: number): Promise<ApiToken[]> {
-    return this.tokens.find({ where: { userId }, order: { id: 'DESC' } });
+    return this.users.tokensOf(userId);
   }
 
-  async revokeToken(userId: number, tokenId: number): Promise<boolean> {
-    const result = await this.tokens.update(
-      { id: tokenId, userId, revokedAt: IsNull() },
-      { revokedAt: new Date() },
-    );
-    return (result.affected ?? 0) > 0;
+  revokeToken(userId: number, tokenId: number): Promise<boolean> {
+    return this.users.revokeToken(userId, tokenId, new Date());
   }
 
-  async userCount(): Promise<number> {
+  userCount(): Promise<number> {
     return this.users.count();
   }
 
   findByEmail(email: string): Promise<User | null> {
-    return this.users.findOne({ where: { email: normalizeEmail(email) } });
+    return this.users.byEmail(normalizeEmail(email));
+  }
+
+  /** Display names by user id, for pages that show who started or changed something. */
+  namesOf(ids: Array<number | null>): Promise<Map<number, string>> {
+    return this.users.names(ids.filter((id): id is number => id !== null));
   }
 }

@@ -1,8 +1,8 @@
-import type { AuthedRequest } from './principal';
-import type { Action, SubjectName } from '../auth/ability.factory';
-import { inTenant } from '../auth/ability.factory';
+import type { Action, SubjectName } from './ability.factory';
+import { inTenant } from './ability.factory';
+import type { AuthedRequest } from './request';
 
-export interface StartControl {
+export interface Control {
   allowed: boolean;
   /** Why the control is disabled, shown next to it. */
   reason?: string;
@@ -12,12 +12,7 @@ export interface StartControl {
  * Whether the page should offer an action to this user; when not, the reason to show beside the
  * disabled control. The server still refuses the POST on its own.
  */
-export function controlFor(
-  req: AuthedRequest,
-  action: Action,
-  subject: SubjectName,
-  what: string,
-): StartControl {
+export function controlFor(req: AuthedRequest, action: Action, subject: SubjectName, what: string): Control {
   const tenant = req.tenant!;
   if (req.ability.can(action, inTenant(subject, tenant.id))) return { allowed: true };
   return {

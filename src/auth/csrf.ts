@@ -4,6 +4,7 @@ import { doubleCsrf, DoubleCsrfUtilities } from 'csrf-csrf';
 import { csrfSync } from 'csrf-sync';
 import type { Request, Response } from 'express';
 import { AppError } from '../common/app-error';
+import type { CsrfTokens } from '../web';
 
 const tokenFromRequest = (req: Request) =>
   ((req.body as Record<string, unknown> | undefined)?._csrf as string | undefined) ??
@@ -48,6 +49,18 @@ export class AnonymousCsrf {
 function withCookies(req: Request): void {
   const r = req as Request & { cookies?: Record<string, string | undefined> };
   r.cookies ??= parseCookies(req.headers.cookie ?? '');
+}
+
+/**
+ * The token a page's forms carry: a signed-in user's lives in their session; a visitor's in a signed
+ * cookie, so showing them the sign-in form stores nothing.
+ */
+export class CsrfTokenIssuer implements CsrfTokens {
+  constructor(private readonly anonymous: AnonymousCsrf) {}
+
+  tokenFor(req: Request, res: Response): string {
+    return isSignedIn(req) ? csrf.generateToken(req) : this.anonymous.generateToken(req, res);
+  }
 }
 
 /** Whether the request is a signed-in user's (their session names them). */

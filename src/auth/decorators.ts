@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { AuthedRequest } from '../common/principal';
+import type { AuthedRequest } from './request';
 import type { Action, SubjectName } from './ability.factory';
 
 export const PUBLIC_KEY = 'auth:public';

@@ -1,6 +1,6 @@
-import type { Request } from 'express';
-import type { AppAbility, Principal } from '../auth/ability.factory';
-import type { Role } from '../tenants/membership.entity';
+import type { WebRequest } from '../web';
+import type { AppAbility, Principal } from './ability.factory';
+import type { Role } from '../tenants';
 
 export interface TenantContext {
   id: number;
@@ -10,7 +10,7 @@ export interface TenantContext {
 }
 
 /** What the auth guard attaches to a request. */
-export interface AuthedRequest extends Request {
+export interface AuthedRequest extends WebRequest {
   principal: Principal;
   ability: AppAbility;
   /** Present on routes that carry a :tenant parameter. */

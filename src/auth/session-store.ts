@@ -1,6 +1,6 @@
 import session from 'express-session';
-import { DataSource } from 'typeorm';
-import { upsertRows } from '../database/sql';
+import { Db } from '../database/db';
+import { Dialect } from '../database/dialect';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -12,20 +12,20 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
  */
 export class SqlSessionStore extends session.Store {
   constructor(
-    private readonly ds: DataSource,
+    private readonly db: Db,
+    private readonly dialect: Dialect,
     private readonly ttlMs: number,
   ) {
     super();
   }
 
-  private get mysql(): boolean {
-    return this.ds.options.type === 'mysql';
-  }
-
   override get(sid: string, cb: Callback<session.SessionData | null>): void {
-    this.ds
-      .query('SELECT data, expires_at FROM sessions WHERE id = ?', [sid])
-      .then((rows: Array<{ data: string; expires_at: number | string }>) => {
+    this.db
+      .query<{ data: string; expires_at: number | string }>(
+        'SELECT data, expires_at FROM sessions WHERE id = ?',
+        [sid],
+      )
+      .then((rows) => {
         const row = rows[0];
         if (!row || Number(row.expires_at) <= Date.now()) return cb(undefined, null);
         cb(undefined, JSON.parse(row.data) as session.SessionData);
@@ -36,22 +36,21 @@ export class SqlSessionStore extends session.Store {
   override set(sid: string, sess: session.SessionData, cb?: Callback): void {
     const expires = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : Date.now() + this.ttlMs;
     const userId = (sess as { userId?: number }).userId ?? null;
-    upsertRows(
-      this.ds,
-      this.mysql,
+    const upsert = this.dialect.upsert(
       'sessions',
       ['id', 'user_id', 'expires_at', 'data'],
       [[sid, userId, expires, JSON.stringify(sess)]],
       ['id'],
       ['user_id', 'expires_at', 'data'],
-    ).then(
+    );
+    this.db.exec(upsert.sql, upsert.params).then(
       () => cb?.(),
       (e) => cb?.(e),
     );
   }
 
   override destroy(sid: string, cb?: Callback): void {
-    this.ds.query('DELETE FROM sessions WHERE id = ?', [sid]).then(
+    this.db.exec('DELETE FROM sessions WHERE id = ?', [sid]).then(
       () => cb?.(),
       (e) => cb?.(e),
     );
@@ -64,6 +63,6 @@ export class SqlSessionStore extends session.Store {
 
   /** Removes expired sessions (a visitor who never comes back leaves one behind). */
   async prune(now = Date.now()): Promise<void> {
-    await this.ds.query('DELETE FROM sessions WHERE expires_at <= ?', [now]);
+    await this.db.exec('DELETE FROM sessions WHERE expires_at <= ?', [now]);
   }
 }

@@ -4,9 +4,10 @@ import session from 'express-session';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
+import { Db } from '../database/db';
+import { Dialect } from '../database/dialect';
 import { APP_CONFIG } from '../config/config.module';
 import { isApiTokenRequest } from './csrf';
 import { SqlSessionStore } from './session-store';
@@ -27,11 +28,12 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
   private pruner: NodeJS.Timeout | undefined;
 
   constructor(
-    ds: DataSource,
+    db: Db,
+    dialect: Dialect,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.secret = config.sessionSecret ?? this.embeddedSecret();
-    this.store = new SqlSessionStore(ds, SESSION_HOURS * 3600_000);
+    this.store = new SqlSessionStore(db, dialect, SESSION_HOURS * 3600_000);
   }
 
   onModuleInit(): void {

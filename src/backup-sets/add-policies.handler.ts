@@ -1,18 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { chunks, insertIgnore, toDbDate } from '../database/sql';
-import { CapturedPolicy, InventoryService } from '../inventory/inventory.service';
-import { classifyError, ReasonCode } from '../runs/failure-sanitizer';
-import { ItemOutcome, RunContext } from '../runs/run-context';
-import { RunHandler, RunProducer } from '../runs/run-types.registry';
-import { TenantsService } from '../tenants/tenants.service';
-import { BackupSetsService } from './backup-sets.service';
-import { BACKUP_ADD_POLICIES, BACKUP_QUEUE } from './backup-sets.queue';
+import { CapturedPolicy, PoliciesService } from '../policies';
+import { ItemOutcome, ProducerRunContext, RunHandler, RunProducer } from '../runs';
+import { TenantsService } from '../tenants';
+import { BackupSetsRepository } from './backup-sets.repository';
+import { BACKUP_ADD_POLICIES } from './backup-sets.queue';
 
 const BATCH = 500;
 
 class SetGone extends Error {
   readonly reasonCode = 'not_found';
+  constructor(when: string) {
+    super(`The backup set was deleted ${when}, so no more policies could be added to it.`);
+  }
 }
 
 /**
@@ -24,7 +23,6 @@ class SetGone extends Error {
 @RunProducer({
   type: BACKUP_ADD_POLICIES,
   label: 'Add policies to backup set',
-  queue: BACKUP_QUEUE,
   related: (run) => [
     {
       label: `Backup set “${String(run.payload.backup_set_name ?? run.payload.backup_set_id)}”`,
@@ -43,33 +41,29 @@ class SetGone extends Error {
 @Injectable()
 export class AddPoliciesHandler implements RunHandler {
   constructor(
-    private readonly sets: BackupSetsService,
-    private readonly inventory: InventoryService,
+    private readonly sets: BackupSetsRepository,
+    private readonly policies: PoliciesService,
     private readonly tenants: TenantsService,
-    private readonly ds: DataSource,
   ) {}
 
-  async handle(ctx: RunContext): Promise<void> {
+  async handle(ctx: ProducerRunContext): Promise<void> {
     const setId = Number(ctx.payload.backup_set_id);
     const tenant = await this.tenants.requireById(ctx.tenantId);
-    if (!(await this.sets.setExists(tenant.id, setId)))
-      throw new SetGone('The backup set was deleted before its policies could be added.');
-    const mysql = this.ds.options.type === 'mysql';
+    if (!(await this.sets.get(tenant.id, setId))) throw new SetGone('before its policies could be added');
 
-    for (const batch of chunks(ctx.itemIds.slice(ctx.alreadyProcessed), BATCH)) {
+    await ctx.eachBatch(ctx.itemIds, BATCH, async (batch) => {
       const policies = new Map(
-        (await this.inventory.policiesByIds(tenant.id, batch.map(Number))).map((p) => [String(p.id), p]),
+        (await this.policies.byIds(tenant.id, batch.map(Number))).map((p) => [String(p.id), p]),
       );
       const known = batch.filter((id) => policies.has(id)).map((id) => policies.get(id)!);
       let captured: Array<CapturedPolicy | null> = [];
-      let fault: { error: unknown; reason: ReasonCode } | null = null;
+      let fault: unknown = null;
       try {
-        captured = await this.inventory.fetchCurrent({ id: tenant.id, slug: tenant.slug }, known);
+        captured = await this.policies.fetchCurrent({ id: tenant.id, slug: tenant.slug }, known);
       } catch (e) {
-        const reason = classifyError(e);
         // A throttled or unreachable provider is worth another attempt of the whole job, which resumes here.
-        if (ctx.willRetry(reason)) throw e;
-        fault = { error: e, reason };
+        if (ctx.isTransient(e)) throw e;
+        fault = e;
       }
       const byPolicy = new Map(known.map((p, i) => [String(p.id), captured[i] ?? null]));
       const existing = await this.sets.existingKeys(setId, known);
@@ -88,7 +82,7 @@ export class AddPoliciesHandler implements RunHandler {
         } else if (existing.has(`${policy.policyType}:${policy.externalId}`)) {
           outcomes.push({ itemId: id, result: 'skipped' });
         } else if (fault) {
-          outcomes.push({ itemId: id, result: 'failed', reasonCode: fault.reason, error: fault.error });
+          outcomes.push({ itemId: id, result: 'failed', error: fault });
         } else if (!byPolicy.get(id)) {
           outcomes.push({
             itemId: id,
@@ -102,46 +96,22 @@ export class AddPoliciesHandler implements RunHandler {
         }
       }
 
-      await ctx.record(outcomes, async (em) => {
-        if (!toInsert.length) return;
-        await this.inventory.storePayloads(
-          em,
-          tenant.id,
-          toInsert.map((x) => x.c),
-        );
-        const at = toDbDate(new Date(), mysql);
-        await insertIgnore(
-          em,
-          mysql,
-          'backup_items',
-          [
-            'backup_set_id',
-            'tenant_id',
-            'policy_id',
-            'policy_type',
-            'external_id',
-            'display_name',
-            'payload_hash',
-            'run_id',
-            'captured_at',
-          ],
-          toInsert.map(({ policyId, c }) => [
-            setId,
+      return {
+        outcomes,
+        // The set is locked while its items are written: deleted meanwhile, nothing is counted as
+        // captured that was not stored (the run fails, not_found), on MySQL as on SQLite.
+        write: async (tx) => {
+          if (!(await this.sets.lockSet(tx, tenant.id, setId)))
+            throw new SetGone('while they were being added');
+          if (!toInsert.length) return;
+          await this.policies.storePayloads(
+            tx,
             tenant.id,
-            policyId,
-            c.policyType,
-            c.externalId,
-            c.displayName.slice(0, 255),
-            c.hash,
-            ctx.id,
-            at,
-          ]),
-        );
-        await em.query(
-          'UPDATE backup_sets SET item_count = (SELECT COUNT(*) FROM backup_items WHERE backup_set_id = ?), updated_at = ? WHERE id = ?',
-          [setId, at, setId],
-        );
-      });
-    }
+            toInsert.map((x) => x.c),
+          );
+          await this.sets.addItems(tx, tenant.id, setId, ctx.id, toInsert);
+        },
+      };
+    });
   }
 }

@@ -1,18 +1,12 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Can } from '../auth/decorators';
+import { Can, controlFor, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
-import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
 import { IdPipe } from '../common/id.pipe';
 import { pageParam, pager, textParam } from '../common/query-params';
-import type { AuthedRequest } from '../common/principal';
-import { controlFor } from '../common/start-control';
-import {
-  InventoryService,
-  policyTypeLabel,
-  policyTypeOptions,
-  policyTypeParam,
-} from '../inventory/inventory.service';
+import { PoliciesService, policyTypeLabel, policyTypeOptions, policyTypeParam } from '../policies';
+import { answerStart } from '../runs';
+import { flash, redirectSeeOther } from '../web';
 import { BackupSetsService, MAX_SELECTION } from './backup-sets.service';
 
 const ITEMS_PAGE = 50;
@@ -33,24 +27,28 @@ function policyIds(v: unknown): number[] {
 export class BackupSetsController {
   constructor(
     private readonly sets: BackupSetsService,
-    private readonly inventory: InventoryService,
+    private readonly policies: PoliciesService,
   ) {}
 
   @Get()
   @Can('read', 'BackupSet')
-  async list(@Req() req: AuthedRequest, @Res() res: Response) {
+  async list(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
     res.render('backup-sets/list', {
       title: 'Backup sets',
       nav: 'backup-sets',
-      sets: await this.sets.list(req.tenant!.id),
+      sets: await this.sets.list(tenant.id),
       create: controlFor(req, 'create', 'BackupSet', 'backup sets'),
     });
   }
 
   @Post()
   @Can('create', 'BackupSet')
-  async create(@Req() req: AuthedRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const tenant = req.tenant!;
+  async create(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Body() body: Record<string, unknown>,
+  ) {
     const id = await this.sets.create(
       tenant.id,
       req.principal.id,
@@ -66,10 +64,10 @@ export class BackupSetsController {
   async detail(
     @Req() req: AuthedRequest,
     @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
     @Param('id', IdPipe) id: number,
     @Query() q: Record<string, unknown>,
   ) {
-    const tenant = req.tenant!;
     const set = await this.sets.get(tenant.id, id);
     const search = textParam(q.q, 'q', 100);
     const page = pageParam(q.page);
@@ -80,7 +78,7 @@ export class BackupSetsController {
       this.sets.items(tenant.id, id, search, (page - 1) * ITEMS_PAGE, ITEMS_PAGE),
       this.sets.runsOf(tenant.id, id),
       add.allowed
-        ? this.inventory.listPolicies(tenant.id, {
+        ? this.policies.list(tenant.id, {
             search: pickSearch,
             type: pickType,
             offset: 0,
@@ -99,7 +97,15 @@ export class BackupSetsController {
       itemTotal: items.total,
       search,
       ...pager(page, items.total, ITEMS_PAGE, href),
-      runs,
+      runs: runs.map((r) => ({
+        id: r.id,
+        status: r.status,
+        bucket: r.statusBucket,
+        createdAt: r.createdAt,
+        succeeded: r.succeeded,
+        failed: r.failed,
+        skipped: r.skipped,
+      })),
       manage: controlFor(req, 'update', 'BackupSet', 'backup sets'),
       add,
       picker: picker && {
@@ -122,12 +128,11 @@ export class BackupSetsController {
   @Get(':id/items/:itemId')
   @Can('read', 'BackupSet')
   async item(
-    @Req() req: AuthedRequest,
     @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
     @Param('id', IdPipe) id: number,
     @Param('itemId', IdPipe) itemId: number,
   ) {
-    const tenant = req.tenant!;
     const set = await this.sets.get(tenant.id, id);
     const item = await this.sets.item(tenant.id, id, itemId);
     res.render('backup-sets/item', {
@@ -144,27 +149,27 @@ export class BackupSetsController {
   async addPolicies(
     @Req() req: AuthedRequest,
     @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
     @Param('id', IdPipe) id: number,
     @Body() body: Record<string, unknown>,
   ) {
-    const tenant = req.tenant!;
     let ids = policyIds(body.policy_ids);
     if (body.all_matching === '1') {
-      const all = await this.inventory.policyIdsMatching(
-        tenant.id,
-        textParam(body.pick, 'pick', 100),
-        textParam(body.type, 'type', 64),
-        MAX_SELECTION + 1,
-      );
+      const all = await this.policies.ids(tenant.id, {
+        search: textParam(body.pick, 'pick', 100),
+        type: textParam(body.type, 'type', 64),
+        limit: MAX_SELECTION + 1,
+      });
       ids = [...ids, ...all];
     }
     const start = await this.sets.startAddPolicies(tenant.id, req.principal.id, id, ids);
     const { run } = start;
-    flashRunStart(req, tenant.slug, start, {
+    await answerStart(req, res, start, {
+      tenantSlug: tenant.slug,
       queued: `Adding ${run.totalItems} polic${run.totalItems === 1 ? 'y' : 'ies'} as run #${run.id}.`,
       reused: `Those policies are already being added (run #${run.id}).`,
+      to: `/admin/t/${tenant.slug}/backup-sets/${id}`,
     });
-    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets/${id}`);
   }
 
   @Post(':id/rename')
@@ -172,10 +177,10 @@ export class BackupSetsController {
   async rename(
     @Req() req: AuthedRequest,
     @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
     @Param('id', IdPipe) id: number,
     @Body() body: Record<string, unknown>,
   ) {
-    const tenant = req.tenant!;
     await this.sets.rename(
       tenant.id,
       id,
@@ -188,8 +193,12 @@ export class BackupSetsController {
 
   @Post(':id/delete')
   @Can('delete', 'BackupSet')
-  async delete(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
-    const tenant = req.tenant!;
+  async delete(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', IdPipe) id: number,
+  ) {
     const set = await this.sets.delete(tenant.id, id);
     flash(req, 'success', `Backup set “${set.name}” deleted.`);
     await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/backup-sets`);

@@ -1,18 +1,19 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
-import { InventoryModule } from '../inventory/inventory.module';
-import { RunsModule } from '../runs/runs.module';
-import { TenantsModule } from '../tenants/tenants.module';
+import { AuthModule } from '../auth';
+import { PoliciesModule } from '../policies';
+import { RunsModule } from '../runs';
+import { TenantsModule } from '../tenants';
 import { AddPoliciesHandler } from './add-policies.handler';
 import { BackupSetsController } from './backup-sets.controller';
 import { BACKUP_QUEUE } from './backup-sets.queue';
+import { BackupSetsRepository } from './backup-sets.repository';
 import { BackupSetsService } from './backup-sets.service';
 
 /** Backup sets and their items; produces backup_set.add_policies runs. */
 @Module({
-  imports: [RunsModule, InventoryModule, TenantsModule, BullModule.registerQueue({ name: BACKUP_QUEUE })],
+  imports: [RunsModule.forProducer({ queue: BACKUP_QUEUE }), PoliciesModule, TenantsModule, AuthModule],
   controllers: [BackupSetsController],
-  providers: [BackupSetsService, AddPoliciesHandler],
+  providers: [BackupSetsRepository, BackupSetsService, AddPoliciesHandler],
   exports: [BackupSetsService],
 })
 export class BackupSetsModule {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
-import { sanitizeError } from '../runs/failure-sanitizer';
+import { sanitizeError } from './redact';
 
 /** Nest's own start-up chatter (one line per module and route) is debug detail, not news. */
 const FRAMEWORK_CONTEXTS = new Set([

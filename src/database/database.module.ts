@@ -1,16 +1,23 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { Db } from './db';
+import { Dialect } from './dialect';
 import { buildDataSourceOptions, runMigrations } from './typeorm-options';
-import { TransactionRunner } from './transaction-runner';
 
+/**
+ * The connection, the migrations, and the two services every repository uses: Db (statements and
+ * transactions) and Dialect (what MySQL and SQLite say differently). Global, like the configuration:
+ * each module's repositories inject them; no module touches the DataSource itself.
+ */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...buildDataSourceOptions(config), autoLoadEntities: true }),
+      useFactory: (config: AppConfig) => buildDataSourceOptions(config),
       // Migrations finish before any repository is handed out, so no module ever sees an old schema.
       dataSourceFactory: async (options) => {
         const ds = await new DataSource(options!).initialize();
@@ -19,7 +26,7 @@ import { TransactionRunner } from './transaction-runner';
       },
     }),
   ],
-  providers: [TransactionRunner],
-  exports: [TransactionRunner],
+  providers: [Db, Dialect],
+  exports: [Db, Dialect],
 })
 export class DatabaseModule {}

@@ -1,6 +1,6 @@
 import { demoChanges, demoPolicies } from './demo-policies';
-import { normalizePayload, payloadHash } from './normalize-payload';
-import type { SourcePolicy } from './policy-source';
+import { canonicalJson, normalizePayload, payloadHash } from '../policies';
+import type { SourcePolicy } from '../policies';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -131,5 +131,14 @@ describe('demoChanges', () => {
 
   it('finds nothing when the tenant does not churn', () => {
     expect(demoChanges('contoso', 0, 5, { changeRate: 0 })).toEqual({ added: [], removed: [], modified: [] });
+  });
+});
+
+describe('demo payloads under normalization', () => {
+  it('normalize idempotently (realistic provider documents)', () => {
+    for (const policy of demoPolicies('contoso', 2)) {
+      const once = normalizePayload(policy.payload);
+      expect(canonicalJson(normalizePayload(once))).toBe(canonicalJson(once));
+    }
   });
 });

@@ -1,4 +1,4 @@
-import type { SourcePolicy } from './policy-source';
+import type { SourcePolicy } from '../policies';
 
 /**
  * A deterministic synthetic tenant for the `demo` policy source, the tests and the benchmarks.

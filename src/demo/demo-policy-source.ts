@@ -1,26 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { toDbDate, upsertRows } from '../database/sql';
-import { demoPolicies } from './demo-policies';
-import {
+import { ProviderError } from '../policies/policy-source';
+import type {
   PolicySource,
   PolicySourceTenant,
-  ProviderError,
   ProviderFault,
   SourcePolicy,
-} from './policy-source';
-
-export const FAULT_OPERATIONS = ['list', 'get', 'labels'] as const;
-export type FaultOperation = (typeof FAULT_OPERATIONS)[number];
-
-export interface DemoState {
-  generation: number;
-  size: number;
-  fault: ProviderFault | null;
-  faultOperations: FaultOperation[];
-  faultMessage: string | null;
-  latencyMs: number;
-}
+} from '../policies/policy-source';
+import { demoPolicies } from './demo-policies';
+import { DemoState, DemoStateRepository, FAULT_OPERATIONS, FaultOperation } from './demo-state.repository';
 
 /** What a provider says when it fails, worded the way Graph does (URLs and all: the sanitizer copes). */
 const DEFAULT_FAULT_MESSAGES: Record<ProviderFault, string> = {
@@ -57,27 +44,14 @@ export class DemoPolicySource implements PolicySource {
   readonly name = 'demo';
   private readonly cache = new Map<string, { list: SourcePolicy[]; byKey: Map<string, SourcePolicy> }>();
 
-  constructor(private readonly ds: DataSource) {}
+  constructor(private readonly repo: DemoStateRepository) {}
 
-  private get mysql(): boolean {
-    return this.ds.options.type === 'mysql';
+  state(tenantId: number): Promise<DemoState> {
+    return this.repo.get(tenantId);
   }
 
-  async state(tenantId: number): Promise<DemoState> {
-    const [row] = await this.ds.query(
-      'SELECT generation, size, fault, fault_operations, fault_message, latency_ms FROM demo_source_state WHERE tenant_id = ?',
-      [tenantId],
-    );
-    return {
-      generation: Number(row?.generation ?? 0),
-      size: Number(row?.size ?? 300),
-      fault: (row?.fault as ProviderFault | null) ?? null,
-      faultOperations: row?.fault_operations
-        ? (String(row.fault_operations).split(',') as FaultOperation[])
-        : [],
-      faultMessage: row?.fault_message ?? null,
-      latencyMs: Number(row?.latency_ms ?? 0),
-    };
+  settingsHref(tenantSlug: string): string {
+    return `/admin/t/${tenantSlug}/demo-source`;
   }
 
   async listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]> {
@@ -175,34 +149,6 @@ export class DemoPolicySource implements PolicySource {
   }
 
   private async save(tenantId: number, patch: Partial<DemoState>): Promise<void> {
-    const next = { ...(await this.state(tenantId)), ...patch };
-    const row = [
-      tenantId,
-      next.generation,
-      next.size,
-      next.fault,
-      next.faultOperations.join(',') || null,
-      next.faultMessage,
-      next.latencyMs,
-      toDbDate(new Date(), this.mysql),
-    ];
-    const set = [
-      'generation',
-      'size',
-      'fault',
-      'fault_operations',
-      'fault_message',
-      'latency_ms',
-      'updated_at',
-    ];
-    await upsertRows(
-      this.ds,
-      this.mysql,
-      'demo_source_state',
-      ['tenant_id', ...set],
-      [row],
-      ['tenant_id'],
-      set,
-    );
+    await this.repo.save(tenantId, { ...(await this.state(tenantId)), ...patch });
   }
 }

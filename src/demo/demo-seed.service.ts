@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { AuthService } from '../auth/auth.service';
-import { InventoryService } from '../inventory/inventory.service';
+import { AuthService } from '../auth';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { isUniqueViolation } from '../database/sql';
-import { Role } from '../tenants/membership.entity';
-import { TenantsService } from '../tenants/tenants.service';
+import { Dialect } from '../database/dialect';
+import { InventoryService } from '../inventory';
+import { TenantsService, type Role } from '../tenants';
 
 export const DEMO_USERS: Array<{ email: string; name: string; isOps: boolean; roles: Record<string, Role> }> =
   [
@@ -33,6 +32,7 @@ export class DemoSeedService implements OnApplicationBootstrap {
     private readonly auth: AuthService,
     private readonly tenants: TenantsService,
     private readonly inventory: InventoryService,
+    private readonly dialect: Dialect,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -43,7 +43,7 @@ export class DemoSeedService implements OnApplicationBootstrap {
       await this.seed();
     } catch (e) {
       // Two processes booting on one empty database: the loser hits a unique key and moves on.
-      if (!isUniqueViolation(e)) throw e;
+      if (!this.dialect.isUniqueViolation(e)) throw e;
     }
   }
 

@@ -1,6 +1,5 @@
-import { demoChanges, demoPolicies, type DemoOptions } from '../inventory/demo-policies';
-import { normalizePayload, payloadHash } from '../inventory/normalize-payload';
-import type { SourcePolicy } from '../inventory/policy-source';
+import { demoChanges, demoPolicies, type DemoOptions } from '../demo/source';
+import { normalizePayload, payloadHash, type SourcePolicy } from '../policies';
 import {
   diffPayloads,
   diffSnapshots,

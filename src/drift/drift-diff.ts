@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, compareStrings, elementIdentity } from '../inventory/normalize-payload';
+import { canonicalJson, compareStrings, elementIdentity } from '../policies';
 
 export interface SnapshotItem {
   policyType: string;

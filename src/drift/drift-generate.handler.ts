@@ -1,20 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { chunks, insertIgnore, toDbDate } from '../database/sql';
-import { InventoryService } from '../inventory/inventory.service';
-import { RunContext } from '../runs/run-context';
-import { runHref } from '../runs/run-status';
-import { RunHandler, RunProducer } from '../runs/run-types.registry';
-import { TenantsService } from '../tenants/tenants.service';
+import { Injectable } from '@nestjs/common';
+import { PoliciesService } from '../policies';
+import { ProducerRunContext, RunHandler, runHref, RunProducer } from '../runs';
+import { TenantsService } from '../tenants';
 import { diffSnapshots, findingFingerprint, SnapshotItem } from './drift-diff';
-import { DRIFT_GENERATE, DRIFT_QUEUE } from './drift.queue';
+import { DRIFT_GENERATE } from './drift.queue';
+import { FindingsRepository } from './findings.repository';
 
 /** A comparison that cannot start because a snapshot it names is gone: no retry will help. */
 class BaselineMissing extends Error {
   readonly reasonCode = 'baseline_missing';
 }
-
-const FINDINGS_BATCH = 200;
 
 /**
  * drift.generate: compares the baseline snapshot of a scope with the current one. Unchanged policies
@@ -24,7 +19,6 @@ const FINDINGS_BATCH = 200;
 @RunProducer({
   type: DRIFT_GENERATE,
   label: 'Drift generation',
-  queue: DRIFT_QUEUE,
   related: (run) => [
     {
       label: 'Drift findings',
@@ -57,12 +51,12 @@ const FINDINGS_BATCH = 200;
 @Injectable()
 export class DriftGenerateHandler implements RunHandler {
   constructor(
-    private readonly inventory: InventoryService,
+    private readonly policies: PoliciesService,
     private readonly tenants: TenantsService,
-    @Inject(DataSource) private readonly ds: DataSource,
+    private readonly findingsRepo: FindingsRepository,
   ) {}
 
-  async handle(ctx: RunContext): Promise<void> {
+  async handle(ctx: ProducerRunContext): Promise<void> {
     const p = ctx.payload;
     const scopeKey = String(p.scope_key);
     const types = (p.policy_types as string[]) ?? [];
@@ -71,8 +65,8 @@ export class DriftGenerateHandler implements RunHandler {
     const tenant = await this.tenants.requireById(ctx.tenantId);
 
     const [baseline, current] = await Promise.all([
-      this.inventory.snapshot(tenant.id, baselineId, types),
-      this.inventory.snapshot(tenant.id, currentId, types),
+      this.policies.snapshot(tenant.id, baselineId, types),
+      this.policies.snapshot(tenant.id, currentId, types),
     ]);
     if (!current.length)
       throw new BaselineMissing(
@@ -88,7 +82,7 @@ export class DriftGenerateHandler implements RunHandler {
       const b = before.get(`${c.policyType}:${c.externalId}`);
       if (b && b.payloadHash !== c.payloadHash) changedHashes.push(b.payloadHash, c.payloadHash);
     }
-    const payloads = await this.inventory.payloadsByHash(tenant.id, changedHashes);
+    const payloads = await this.policies.payloadsByHash(tenant.id, changedHashes);
     const withPayload = (s: (typeof baseline)[number]): SnapshotItem => ({
       ...s,
       payload: payloads.get(s.payloadHash),
@@ -98,43 +92,24 @@ export class DriftGenerateHandler implements RunHandler {
 
     // Setting names come from the provider (settings-catalog definitions): a provider fault fails the run.
     const paths = [...new Set(findings.flatMap((f) => f.changes.map((c) => c.path)))];
-    const labels = await this.inventory.settingLabels({ id: tenant.id, slug: tenant.slug }, paths);
+    const labels = await this.policies.settingLabels({ id: tenant.id, slug: tenant.slug }, paths);
 
-    const mysql = this.ds.options.type === 'mysql';
-    const at = toDbDate(new Date(), mysql);
-    const rows = findings.map((f) => [
-      tenant.id,
-      ctx.id,
+    const rows = findings.map((f) => ({
+      runId: ctx.id,
       scopeKey,
-      baselineId,
-      currentId,
-      f.changeType,
-      f.policyType,
-      f.externalId,
-      f.displayName.slice(0, 255),
-      JSON.stringify(f.changes.map((c) => ({ ...c, label: labels[c.path] }))),
-      findingFingerprint(scopeKey, baselineId, currentId, f),
-      at,
-    ]);
-    const cols = [
-      'tenant_id',
-      'run_id',
-      'scope_key',
-      'baseline_run_id',
-      'current_run_id',
-      'change_type',
-      'policy_type',
-      'external_id',
-      'display_name',
-      'changes',
-      'fingerprint',
-      'created_at',
-    ];
+      baselineRunId: baselineId,
+      currentRunId: currentId,
+      changeType: f.changeType,
+      policyType: f.policyType,
+      externalId: f.externalId,
+      displayName: f.displayName,
+      changes: f.changes.map((c) => ({ ...c, label: labels[c.path] })),
+      fingerprint: findingFingerprint(scopeKey, baselineId, currentId, f),
+    }));
     // Every compared policy is an item; the findings and the counts commit together.
     const remaining = compared - ctx.alreadyProcessed;
-    await ctx.recordCounts({ succeeded: Math.max(0, remaining) }, async (em) => {
-      for (const part of chunks(rows, FINDINGS_BATCH))
-        await insertIgnore(em, mysql, 'drift_findings', cols, part);
-    });
+    await ctx.recordCounts({ succeeded: Math.max(0, remaining) }, (tx) =>
+      this.findingsRepo.insert(tx, tenant.id, rows),
+    );
   }
 }

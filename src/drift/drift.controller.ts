@@ -1,30 +1,22 @@
 import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Can } from '../auth/decorators';
+import { Can, controlFor, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
-import { flashRunStart, redirectSeeOther } from '../common/flash';
-import type { AuthedRequest } from '../common/principal';
 import { idParam, pageParam, pager, textParam } from '../common/query-params';
-import { controlFor } from '../common/start-control';
-import { policyTypeLabel } from '../inventory/inventory.service';
-import { RunsService } from '../runs/runs.service';
+import { policyTypeLabel } from '../policies';
+import { answerStart } from '../runs';
 import type { ChangeType } from './drift-diff';
-import { DRIFT_GENERATE } from './drift.queue';
-import { CHANGE_TYPES, DriftService } from './drift.service';
+import { CHANGE_TYPES, comparisonOf, DriftService } from './drift.service';
 
 const PAGE = 50;
 
 @Controller('admin/t/:tenant/drift')
 export class DriftController {
-  constructor(
-    private readonly drift: DriftService,
-    private readonly runs: RunsService,
-  ) {}
+  constructor(private readonly drift: DriftService) {}
 
   @Get()
   @Can('read', 'Finding')
-  async landing(@Req() req: AuthedRequest, @Res() res: Response) {
-    const tenant = req.tenant!;
+  async landing(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
     const role = controlFor(req, 'start', 'Run', 'drift');
     const scopes = await Promise.all(
       (await this.drift.scopeStates(tenant.id)).map(async (c) => {
@@ -42,7 +34,11 @@ export class DriftController {
           current: c.current,
           latest,
           counts: latest
-            ? await this.drift.counts(tenant.id, scope.key, latest.baselineRunId, latest.currentRunId)
+            ? await this.drift.counts(tenant.id, {
+                scopeKey: scope.key,
+                baselineRunId: latest.baselineRunId,
+                currentRunId: latest.currentRunId,
+              })
             : null,
           upToDate,
           control: !role.allowed
@@ -67,22 +63,30 @@ export class DriftController {
 
   @Post('generate')
   @Can('start', 'Run')
-  async generate(@Req() req: AuthedRequest, @Res() res: Response, @Body() body: Record<string, unknown>) {
-    const tenant = req.tenant!;
+  async generate(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Body() body: Record<string, unknown>,
+  ) {
     const scope = typeof body.scope === 'string' && body.scope ? body.scope : this.drift.scopes()[0].key;
     const start = await this.drift.startGenerate(tenant.id, req.principal.id, scope);
     const { run } = start;
-    flashRunStart(req, tenant.slug, start, {
+    await answerStart(req, res, start, {
+      tenantSlug: tenant.slug,
       queued: `Drift generation queued as run #${run.id}.`,
       reused: `This comparison is already ${run.status === 'pending' ? 'queued' : 'running'} as run #${run.id}.`,
+      to: `/admin/t/${tenant.slug}/drift`,
     });
-    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/drift`);
   }
 
   @Get('findings')
   @Can('read', 'Finding')
-  async findings(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
-    const tenant = req.tenant!;
+  async findings(
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Query() q: Record<string, unknown>,
+  ) {
     const runId = idParam(q.run, 'run', 'the id of a drift generation run');
     const changeRaw = textParam(q.change, 'change');
     if (changeRaw && !CHANGE_TYPES.includes(changeRaw as ChangeType)) {
@@ -93,26 +97,20 @@ export class DriftController {
 
     let run;
     if (runId) {
-      run = await this.runs.getForTenant(tenant.id, runId);
-      if (run.runType() !== DRIFT_GENERATE)
-        throw AppError.badRequest(`Run #${run.id} is not a drift generation run.`);
+      run = await this.drift.run(tenant.id, runId);
     } else {
       const latest = await this.drift.latestRun(tenant.id, this.drift.scopes()[0].key);
-      run = latest ? await this.runs.getForTenant(tenant.id, latest.id) : null;
+      run = latest ? await this.drift.run(tenant.id, latest.id) : null;
     }
     if (!run) {
       res.render('drift/findings', { title: 'Drift findings', nav: 'drift', empty: true });
       return;
     }
     const p = run.payload ?? {};
-    const comparison = {
-      scopeKey: String(p.scope_key),
-      baselineRunId: Number(p.baseline_run_id),
-      currentRunId: Number(p.current_run_id),
-    };
+    const comparison = comparisonOf(run);
     const [{ rows, total }, counts] = await Promise.all([
       this.drift.findings(tenant.id, { ...comparison, changeType }, (page - 1) * PAGE, PAGE),
-      this.drift.counts(tenant.id, comparison.scopeKey, comparison.baselineRunId, comparison.currentRunId),
+      this.drift.counts(tenant.id, comparison),
     ]);
     const href = (extra: Record<string, string>) =>
       `?${new URLSearchParams({ run: String(run.id), ...(changeType ? { change: changeType } : {}), ...extra }).toString()}`;

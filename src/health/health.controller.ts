@@ -1,6 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Public } from '../auth/decorators';
+import { Public } from '../auth';
 import { HealthService } from './health.service';
 import { MetricsService } from './metrics.service';
 

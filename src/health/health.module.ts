@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller';
-import { RunsModule } from '../runs/runs.module';
+import { RunsModule } from '../runs';
 import { HealthService } from './health.service';
 import { MetricsService } from './metrics.service';
 

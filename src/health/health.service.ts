@@ -1,10 +1,10 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { Db } from '../database/db';
 import { withTimeout } from '../common/timeout';
-import { RunsService } from '../runs/runs.service';
+import { RunsService } from '../runs';
 
 export interface Check {
   status: 'up' | 'down';
@@ -21,7 +21,7 @@ export class HealthService implements OnApplicationShutdown {
   private readonly connected: Promise<void>;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Db,
     private readonly runs: RunsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -39,7 +39,7 @@ export class HealthService implements OnApplicationShutdown {
 
   async check(): Promise<{ database: Check; redis: Check }> {
     const [database, redis] = await Promise.all([
-      this.probe('database', () => this.dataSource.query('SELECT 1')),
+      this.probe('database', () => this.db.query('SELECT 1')),
       this.probe('redis', async () => {
         await this.connected;
         await this.redis.ping();

@@ -3,10 +3,7 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { withTimeout } from '../common/timeout';
-import { RUN_EVENTS, RunEventMap } from '../runs/run-events';
-import { RunTypeRegistry } from '../runs/run-types.registry';
-import { RunsService } from '../runs/runs.service';
+import { RUN_EVENTS, RunEventMap, RunsService } from '../runs';
 
 const QUEUE_TIMEOUT_MS = 1000;
 const DEPTHS = {
@@ -32,7 +29,6 @@ export class MetricsService {
   private readonly depths: Record<DepthState, Gauge<'queue'>>;
 
   constructor(
-    private readonly runTypes: RunTypeRegistry,
     private readonly runs: RunsService,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -95,16 +91,13 @@ export class MetricsService {
 
   /** Queue depths from Redis, one read per queue per scrape; a queue that does not answer keeps its last values. */
   private async readQueueDepths(): Promise<void> {
-    await Promise.all(
-      this.runTypes.queues().map(async (q) => {
-        try {
-          const counts = await withTimeout(this.runs.queue(q).getJobCounts(), QUEUE_TIMEOUT_MS, 'timeout');
-          for (const state of Object.keys(DEPTHS) as DepthState[])
-            this.depths[state].set({ queue: q }, counts[state]);
-        } catch (e) {
-          this.logger.debug({ err: e, queue: q }, 'queue depth unavailable');
-        }
-      }),
-    );
+    for (const { queue, counts } of await this.runs.queueCounts(QUEUE_TIMEOUT_MS)) {
+      if (!counts) {
+        this.logger.debug({ queue }, 'queue depth unavailable');
+        continue;
+      }
+      for (const state of Object.keys(DEPTHS) as DepthState[])
+        this.depths[state].set({ queue }, counts[state] ?? 0);
+    }
   }
 }

@@ -1,21 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { chunks } from '../database/sql';
-import { RunContext } from '../runs/run-context';
-import { RunHandler, RunProducer } from '../runs/run-types.registry';
-import { TenantsService } from '../tenants/tenants.service';
-import { INVENTORY_QUEUE, INVENTORY_SYNC } from './inventory.queue';
-import { InventoryService } from './inventory.service';
+import { PoliciesService, ProviderError, SourcePolicy } from '../policies';
+import { ProducerRunContext, RunHandler, RunProducer } from '../runs';
+import { TenantsService } from '../tenants';
+import { INVENTORY_SYNC } from './inventory.queue';
 
 const BATCH = 250;
 
 /**
  * inventory.sync: pulls every policy from the tenant's source into a new snapshot. Each batch of
  * policies and its counts commit together, so a retried job resumes after the last committed batch.
+ * A policy type the source could not read is one failure of the run (partial), and its policies are
+ * left as they were rather than marked removed.
  */
 @RunProducer({
   type: INVENTORY_SYNC,
   label: 'Inventory sync',
-  queue: INVENTORY_QUEUE,
   related: (run) => [
     {
       label: 'Policies captured',
@@ -33,20 +32,44 @@ const BATCH = 250;
 @Injectable()
 export class InventorySyncHandler implements RunHandler {
   constructor(
-    private readonly inventory: InventoryService,
+    private readonly policies: PoliciesService,
     private readonly tenants: TenantsService,
   ) {}
 
-  async handle(ctx: RunContext): Promise<void> {
+  async handle(ctx: ProducerRunContext): Promise<void> {
     const tenant = await this.tenants.requireById(ctx.tenantId);
-    const policies = await this.inventory.listUpstream({ id: tenant.id, slug: tenant.slug });
-    await ctx.setTotal(policies.length);
-    for (const batch of chunks(policies.slice(ctx.alreadyProcessed), BATCH)) {
-      await ctx.recordCounts({ succeeded: batch.length }, (em) =>
-        this.inventory.writeSyncBatch(em, tenant.id, ctx.id, batch),
-      );
+    const source = { id: tenant.id, slug: tenant.slug };
+    const listing = await this.policies.listUpstream(source);
+    const read: SourcePolicy[] = [];
+    const unread: Array<{ policyType: string; error: ProviderError }> = [];
+    for (const entry of listing) {
+      if ('error' in entry) unread.push(entry);
+      else read.push(...entry.policies);
     }
-    await ctx.recordCounts({}, (em) => this.inventory.markUnseenRemoved(em, tenant.id, ctx.id));
-    await this.inventory.afterSync({ id: tenant.id, slug: tenant.slug });
+    // Nothing at all could be read: the run fails whole, with the source's reason.
+    if (!read.length && unread.length) throw unread[0].error;
+    await ctx.setTotal(read.length + unread.length);
+    await ctx.eachBatch(read, BATCH, async (batch) => ({
+      counts: { succeeded: batch.length },
+      write: (tx) => this.policies.writeSyncBatch(tx, tenant.id, ctx.id, batch),
+    }));
+    // On a resumed run the types already recorded as unread are not recorded twice.
+    const pending = unread.slice(Math.max(0, ctx.alreadyProcessed - read.length));
+    await ctx.record(
+      pending.map((u) => ({
+        itemId: `type:${u.policyType}`,
+        result: 'failed' as const,
+        reasonCode: u.error.reasonCode,
+        message: u.error.message,
+      })),
+      (tx) =>
+        this.policies.markUnseenRemoved(
+          tx,
+          tenant.id,
+          ctx.id,
+          unread.map((u) => u.policyType),
+        ),
+    );
+    await this.policies.afterSync(source);
   }
 }

@@ -1,25 +1,17 @@
-import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
-import { RunsModule } from '../runs/runs.module';
-import { TenantsModule } from '../tenants/tenants.module';
-import { DemoPolicySource } from './demo-policy-source';
+import { PoliciesModule } from '../policies';
+import { RunsModule } from '../runs';
+import { TenantsModule } from '../tenants';
 import { InventorySyncHandler } from './inventory-sync.handler';
 import { InventoryController } from './inventory.controller';
 import { INVENTORY_QUEUE } from './inventory.queue';
 import { InventoryService } from './inventory.service';
-import { POLICY_SOURCE } from './policy-source';
 
-/** Policies, snapshots and the policy source; produces inventory.sync runs. */
+/** The Policies pages and the inventory.sync producer, which writes through the policies module. */
 @Module({
-  imports: [RunsModule, TenantsModule, BullModule.registerQueue({ name: INVENTORY_QUEUE })],
+  imports: [RunsModule.forProducer({ queue: INVENTORY_QUEUE }), PoliciesModule, TenantsModule],
   controllers: [InventoryController],
-  providers: [
-    InventoryService,
-    InventorySyncHandler,
-    DemoPolicySource,
-    // The only source today; a real Graph source would be chosen here from POLICY_SOURCE.
-    { provide: POLICY_SOURCE, useExisting: DemoPolicySource },
-  ],
-  exports: [InventoryService, DemoPolicySource],
+  providers: [InventoryService, InventorySyncHandler],
+  exports: [InventoryService],
 })
 export class InventoryModule {}

@@ -1,3 +1,3 @@
-/** The inventory module's Bull queue; its job names are the run types it produces. */
+/** The inventory module's Bull queue; its run type writes the snapshots the policies module keeps. */
 export const INVENTORY_QUEUE = 'inventory';
-export const INVENTORY_SYNC = 'inventory.sync';
+export { INVENTORY_SYNC } from '../policies';

@@ -1,12 +1,19 @@
-import { Module } from '@nestjs/common';
-import { RunsModule } from '../runs/runs.module';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { AuthModule } from '../auth';
+import { BUCKET_LABELS, RunsModule, type StatusBucket } from '../runs';
+import { registerViewHelper } from '../web';
 import { OperationsController } from './operations.controller';
 import { RunLinkController } from './run-link.controller';
 import { RunsApiController } from './runs-api.controller';
 
 /** Pages and API that read the hub; producers never depend on this module. */
 @Module({
-  imports: [RunsModule],
+  imports: [RunsModule, AuthModule],
   controllers: [OperationsController, RunsApiController, RunLinkController],
 })
-export class MonitoringModule {}
+export class MonitoringModule implements OnModuleInit {
+  onModuleInit(): void {
+    // Status labels wherever a template shows a bucket (lists, detail, notifications, backup sets).
+    registerViewHelper('bucketName', (b: unknown) => BUCKET_LABELS[b as StatusBucket] ?? String(b ?? ''));
+  }
+}

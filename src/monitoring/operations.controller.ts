@@ -1,19 +1,22 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { inTenant } from '../auth/ability.factory';
-import { Can } from '../auth/decorators';
-import { flash, flashRunStart, redirectSeeOther } from '../common/flash';
-import { humanDuration } from '../common/view-helpers';
-import { describeSelection, RunActionsService } from '../runs/run-actions.service';
-import { RunStallService } from '../runs/run-stall.service';
+import { AuthService, Can, CurrentTenant, inTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
-import { NoLayout } from '../common/views';
 import { IdPipe } from '../common/id.pipe';
-import type { AuthedRequest, TenantContext } from '../common/principal';
-import { BUCKET_LABELS, BUCKETS, runHref, runType } from '../runs/run-status';
-import { RunTypeRegistry } from '../runs/run-types.registry';
-import { RunRow, RunsQueryService } from '../runs/runs-query.service';
+import {
+  answerStart,
+  BUCKET_LABELS,
+  BUCKETS,
+  describeSelection,
+  OperationRun,
+  RunActionsService,
+  runHref,
+  RunsQueryService,
+  RunStallService,
+  RunTypeRegistry,
+} from '../runs';
+import { flash, humanDuration, NoLayout, redirectSeeOther } from '../web';
 import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters, toListFilter } from './run-filters';
 import { failureView, runSummary } from './run-view';
 import { bucketTotals, renderRunsChart } from './runs-chart';
@@ -34,12 +37,16 @@ export class OperationsController {
     private readonly registry: RunTypeRegistry,
     private readonly actions: RunActionsService,
     private readonly stall: RunStallService,
+    private readonly auth: AuthService,
   ) {}
 
   @Get()
   @Can('read', 'Run')
-  async list(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
-    const tenant = req.tenant!;
+  async list(
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Query() q: Record<string, unknown>,
+  ) {
     const [{ filters, page }, days] = await Promise.all([
       this.page(tenant, q),
       this.query.perDay(tenant.id, CHART_DAYS),
@@ -78,32 +85,44 @@ export class OperationsController {
   @Get('rows')
   @NoLayout()
   @Can('read', 'Run')
-  async rows(@Req() req: AuthedRequest, @Res() res: Response, @Query() q: Record<string, unknown>) {
-    const tenant = req.tenant!;
+  async rows(
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Query() q: Record<string, unknown>,
+  ) {
     const { filters, page } = await this.page(tenant, q);
     res.render('runs/_rows', { layout: false, ...(await this.listModel(tenant, filters, page)) });
   }
 
   @Get(':id')
   @Can('read', 'Run')
-  async detail(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
-    const tenant = req.tenant!;
+  async detail(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', IdPipe) id: number,
+  ) {
     const row = await this.load(tenant, id);
-    const def = this.registry.get(runType(row.resource, row.action));
+    const def = this.registry.get(row.runType());
     const linkCtx = {
       id: row.id,
       tenantSlug: tenant.slug,
       payload: row.payload ?? {},
       status: row.status,
-      itemIds: row.item_ids ?? null,
+      itemIds: row.itemIds ?? null,
     };
-    const [related, context, children, audit, run] = await Promise.all([
+    const [related, context, children, audit] = await Promise.all([
       def?.related ? def.related(linkCtx) : [],
       def?.describe ? def.describe(linkCtx) : [],
       this.query.children(tenant.id, row.id),
       this.actions.auditOf(tenant.id, row.id),
-      this.summary(row, tenant),
     ]);
+    const names = await this.auth.namesOf([
+      row.userId,
+      ...children.map((c) => c.userId),
+      ...audit.map((a) => a.userId),
+    ]);
+    const run = await this.summary(row, tenant, names);
     res.render('runs/detail', {
       title: `${run.label} #${run.id}`,
       nav: 'operations',
@@ -112,19 +131,19 @@ export class OperationsController {
       related,
       context: context.length ? context : this.defaultContext(row.payload ?? {}),
       payloadJson: JSON.stringify(row.payload ?? {}, null, 2),
-      itemCount: row.item_ids?.length ?? 0,
+      itemCount: row.itemIds?.length ?? 0,
       children: children.map((c) =>
-        runSummary(c, tenant.slug, this.registry.labelOf(runType(c.resource, c.action))),
+        runSummary(c, tenant.slug, this.registry.labelOf(c.runType()), nameOf(names, c.userId)),
       ),
       liveUrl: `${runHref(tenant.slug, row.id)}/live`,
       actions: this.runActions(req, run, Boolean(def)),
       audit: [
         {
-          at: row.created_at,
+          at: row.createdAt,
           actor: run.initiator,
-          description: `Started ${run.label}${row.parent_run_id ? ` (retry of run #${row.parent_run_id})` : ''}`,
+          description: `Started ${run.label}${row.parentRunId ? ` (retry of run #${row.parentRunId})` : ''}`,
         },
-        ...audit,
+        ...audit.map((a) => ({ ...a, actor: nameOf(names, a.userId) ?? 'System' })),
       ],
       // Without JavaScript an active run's page still follows along, just less often.
       refreshSeconds: run.active ? 5 : undefined,
@@ -135,12 +154,11 @@ export class OperationsController {
   @Get(':id/live')
   @NoLayout()
   @Can('read', 'Run')
-  async live(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
-    const tenant = req.tenant!;
+  async live(@Res() res: Response, @CurrentTenant() tenant: TenantContext, @Param('id', IdPipe) id: number) {
     const row = await this.load(tenant, id);
     res.render('runs/_live', {
       layout: false,
-      run: await this.summary(row, tenant),
+      run: await this.summary(row, tenant, await this.auth.namesOf([row.userId])),
       ...failureView(row),
       liveUrl: `${runHref(tenant.slug, row.id)}/live`,
     });
@@ -148,8 +166,12 @@ export class OperationsController {
 
   @Post(':id/cancel')
   @Can('cancel', 'Run')
-  async cancel(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
-    const tenant = req.tenant!;
+  async cancel(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', IdPipe) id: number,
+  ) {
     const run = await this.actions.cancel(tenant.id, id, req.principal);
     flash(req, 'warning', `Run #${run.id} cancelled after ${run.processedItems} of ${run.totalItems} items.`);
     await redirectSeeOther(req, res, runHref(tenant.slug, id));
@@ -157,14 +179,19 @@ export class OperationsController {
 
   @Post(':id/retry')
   @Can('retry', 'Run')
-  async retry(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
-    const tenant = req.tenant!;
+  async retry(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', IdPipe) id: number,
+  ) {
     const start = await this.actions.retry(tenant.id, id, req.principal);
-    flashRunStart(req, tenant.slug, start, {
+    await answerStart(req, res, start, {
+      tenantSlug: tenant.slug,
+      to: runHref(tenant.slug, id),
       queued: `Retry of ${describeSelection({ items: start.run.itemIds ?? undefined, failed: start.failed, unprocessed: start.unprocessed })} queued as run #${start.run.id}.`,
       reused: `A retry of run #${id} is already under way (run #${start.run.id}).`,
     });
-    await redirectSeeOther(req, res, runHref(tenant.slug, id));
   }
 
   /** Cancel while active, retry once partial or failed; hidden from roles that may do neither. */
@@ -200,20 +227,20 @@ export class OperationsController {
   }
 
   /** A run's view model plus its stalled flag. */
-  private async summary(row: RunRow, tenant: TenantContext) {
-    const s = runSummary(row, tenant.slug, this.registry.labelOf(runType(row.resource, row.action)));
+  private async summary(row: OperationRun, tenant: TenantContext, names: Map<number, string>) {
+    const s = runSummary(row, tenant.slug, this.registry.labelOf(row.runType()), nameOf(names, row.userId));
     const idle = await this.stall.stalledFor({
       tenantId: tenant.id,
       resource: row.resource,
       action: row.action,
       status: row.status,
-      updatedAt: row.updated_at,
+      updatedAt: row.updatedAt,
     });
     return { ...s, stalled: idle !== null, stalledFor: idle !== null ? humanDuration(idle) : undefined };
   }
 
-  private async load(tenant: TenantContext, id: number): Promise<RunRow> {
-    const row = await this.query.getRow(tenant.id, id);
+  private async load(tenant: TenantContext, id: number): Promise<OperationRun> {
+    const row = await this.query.get(tenant.id, id);
     if (!row) throw AppError.notFound('Run');
     return row;
   }
@@ -236,7 +263,8 @@ export class OperationsController {
     filters: RunFilters,
     page: Awaited<ReturnType<RunsQueryService['list']>>,
   ) {
-    const runs = await Promise.all(page.rows.map((r) => this.summary(r, tenant)));
+    const names = await this.auth.namesOf(page.rows.map((r) => r.userId));
+    const runs = await Promise.all(page.rows.map((r) => this.summary(r, tenant, names)));
     const first = page.rows[0];
     const last = page.rows[page.rows.length - 1];
     const hasOlder = filters.direction === 'older' ? page.hasMore : true;
@@ -247,12 +275,11 @@ export class OperationsController {
       runs,
       olderHref:
         hasOlder && last
-          ? base + filterQuery(filters, { cursor: encodeCursor({ createdAt: last.created_at, id: last.id }) })
+          ? base + filterQuery(filters, { cursor: encodeCursor({ createdAt: last.createdAt, id: last.id }) })
           : null,
       newerHref:
         hasNewer && first
-          ? base +
-            filterQuery(filters, { newer: encodeCursor({ createdAt: first.created_at, id: first.id }) })
+          ? base + filterQuery(filters, { newer: encodeCursor({ createdAt: first.createdAt, id: first.id }) })
           : null,
       firstHref: base + filterQuery(filters),
       isFirstPage,
@@ -275,4 +302,8 @@ export class OperationsController {
       value: typeof value === 'string' ? value : JSON.stringify(value),
     }));
   }
+}
+
+function nameOf(names: Map<number, string>, userId: number | null): string | null {
+  return userId === null ? null : (names.get(userId) ?? null);
 }

@@ -1,6 +1,5 @@
 import { AppError } from '../common/app-error';
-import { BUCKETS, splitRunType, StatusBucket } from '../runs/run-status';
-import type { Cursor, RunListFilter } from '../runs/runs-query.service';
+import { BUCKETS, splitRunType, type Cursor, type RunListFilter, type StatusBucket } from '../runs';
 
 export const PRESETS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 export type Preset = keyof typeof PRESETS;

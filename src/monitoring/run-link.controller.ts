@@ -1,12 +1,11 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { AuthedRequest } from '../auth';
 import { AppError } from '../common/app-error';
-import { NoLayout } from '../common/views';
 import { IdPipe } from '../common/id.pipe';
-import type { AuthedRequest } from '../common/principal';
-import { runHref } from '../runs/run-status';
-import { RunsService } from '../runs/runs.service';
+import { runHref, RunsService } from '../runs';
+import { NoLayout } from '../web';
 
 /**
  * A tenant-free address for a run (the Bull board's job links use it): redirects to the run's page

@@ -8,13 +8,10 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Can } from '../auth/decorators';
+import { Can, type AuthedRequest } from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
-import type { AuthedRequest } from '../common/principal';
-import { BUCKETS } from '../runs/run-status';
-import { RunTypeRegistry } from '../runs/run-types.registry';
-import { RunsQueryService } from '../runs/runs-query.service';
+import { BUCKETS, RunsQueryService, RunTypeRegistry } from '../runs';
 import { encodeCursor, parseRunFilters, toListFilter } from './run-filters';
 import { runJson } from './run-view';
 
@@ -61,7 +58,7 @@ export class RunsApiController {
     const last = page.rows[page.rows.length - 1];
     return {
       data: page.rows.map((r) => runJson(r, tenant.slug)),
-      next_cursor: page.hasMore && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+      next_cursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
     };
   }
 
@@ -73,7 +70,7 @@ export class RunsApiController {
   @ApiResponse({ status: 404, description: 'no such run in this tenant (also for another tenant’s run)' })
   async get(@Req() req: AuthedRequest, @Param('id', IdPipe) id: number) {
     const tenant = req.tenant!;
-    const row = await this.query.getRow(tenant.id, id);
+    const row = await this.query.get(tenant.id, id);
     if (!row) throw AppError.notFound('Run');
     return runJson(row, tenant.slug);
   }

@@ -1,4 +1,4 @@
-import { BUCKETS, StatusBucket } from '../runs/run-status';
+import { BUCKETS, type StatusBucket } from '../runs';
 import { bucketTotals, renderRunsChart } from './runs-chart';
 
 function day(day: string, counts: Partial<Record<StatusBucket, number>>) {
@@ -24,9 +24,17 @@ describe('renderRunsChart', () => {
     expect(svg).toContain('aria-label="Runs per day by status over the last 2 days: 7 runs"');
   });
 
-  it('scales the tallest bar to the full height', () => {
-    const svg = renderRunsChart([day('2026-11-26', { succeeded: 4 })]);
-    expect(svg).toContain('height="126.0"');
+  it('scales bars to their counts on one baseline, the tallest reaching the top grid line', () => {
+    const svg = renderRunsChart([day('2026-11-25', { succeeded: 2 }), day('2026-11-26', { succeeded: 4 })]);
+    const bars = [
+      ...svg.matchAll(/<rect class="b-succeeded"[^>]*\by="([\d.]+)"[^>]*\bheight="([\d.]+)"/g),
+    ].map((m) => ({ y: Number(m[1]), h: Number(m[2]) }));
+    expect(bars).toHaveLength(2);
+    const [half, full] = bars;
+    expect(full.h / half.h).toBeCloseTo(2, 1);
+    expect(full.y + full.h).toBeCloseTo(half.y + half.h, 1);
+    const gridTops = [...svg.matchAll(/<line class="grid"[^>]*\by1="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(full.y).toBeCloseTo(Math.min(...gridTops), 1);
   });
 
   it('renders empty days without bars', () => {

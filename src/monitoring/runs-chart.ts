@@ -1,5 +1,4 @@
-import { BUCKET_LABELS, StatusBucket } from '../runs/run-status';
-import type { DayCounts } from '../runs/runs-query.service';
+import { BUCKET_LABELS, type DayCounts, type StatusBucket } from '../runs';
 
 const WIDTH = 700;
 const HEIGHT = 150;

@@ -2,8 +2,8 @@ import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nes
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { from, Observable, switchMap } from 'rxjs';
-import type { AuthedRequest } from '../common/principal';
-import { NO_LAYOUT } from '../common/views';
+import type { AuthedRequest } from '../auth';
+import { NO_LAYOUT } from '../web';
 import { NotificationsService } from './notifications.service';
 
 /** Puts the unread count into every signed-in page's layout (the bell); @NoLayout routes go without. */

@@ -1,10 +1,9 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../common/app-error';
-import { NoLayout } from '../common/views';
-import { flash, redirectSeeOther } from '../common/flash';
+import type { AuthedRequest } from '../auth';
 import { IdPipe } from '../common/id.pipe';
-import type { AuthedRequest } from '../common/principal';
+import { flash, NoLayout, redirectSeeOther } from '../web';
 import { idParam } from '../common/query-params';
 import { NotificationsService } from './notifications.service';
 

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { TenantsModule } from '../tenants/tenants.module';
+import { TenantsModule } from '../tenants';
 import { BellInterceptor } from './bell.interceptor';
 import { NotificationsController } from './notifications.controller';
+import { NotificationsRepository } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
 import { RunNotificationsListener } from './run-notifications.listener';
 
@@ -11,6 +12,7 @@ import { RunNotificationsListener } from './run-notifications.listener';
   imports: [TenantsModule],
   controllers: [NotificationsController],
   providers: [
+    NotificationsRepository,
     NotificationsService,
     RunNotificationsListener,
     { provide: APP_INTERCEPTOR, useClass: BellInterceptor },

@@ -1,24 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { WriteBehind } from '../common/write-behind';
-import { chunks, fromDbDate, insertRows, toDbDate } from '../database/sql';
+import { chunks } from '../database/sql';
+import { NotificationInput, NotificationRow, NotificationsRepository } from './notifications.repository';
 
-export interface NotificationInput {
-  userId: number;
-  tenantId: number;
-  runId: number | null;
-  kind: 'run_queued' | 'run_completed' | 'run_failed' | 'run_cancelled';
-  level: 'info' | 'success' | 'warning' | 'error';
-  title: string;
-  body: string;
-  link: string | null;
-}
-
-export interface NotificationRow extends NotificationInput {
-  id: number;
-  createdAt: Date;
-  readAt: Date | null;
-}
+export type { NotificationInput, NotificationRow };
 
 const FLUSH_MS = 50;
 
@@ -40,11 +25,7 @@ export class NotificationsService implements OnApplicationShutdown {
     (batch) => this.write(batch),
   );
 
-  constructor(private readonly ds: DataSource) {}
-
-  private get mysql(): boolean {
-    return this.ds.options.type === 'mysql';
-  }
+  constructor(private readonly repo: NotificationsRepository) {}
 
   /**
    * Queues a notification; queued ones are written together every few milliseconds (and on
@@ -69,22 +50,7 @@ export class NotificationsService implements OnApplicationShutdown {
   private async write(batch: Array<{ n: NotificationInput; at: Date }>): Promise<void> {
     for (const part of chunks(batch, 200)) {
       try {
-        await insertRows(
-          this.ds,
-          'notifications',
-          ['user_id', 'tenant_id', 'run_id', 'kind', 'level', 'title', 'body', 'link', 'created_at'],
-          part.map(({ n, at }) => [
-            n.userId,
-            n.tenantId,
-            n.runId,
-            n.kind,
-            n.level,
-            n.title.slice(0, 200),
-            n.body.slice(0, 500),
-            n.link,
-            toDbDate(at, this.mysql),
-          ]),
-        );
+        await this.repo.insert(part);
       } catch (e) {
         this.logger.error({ err: e, count: part.length }, 'could not store notifications');
       }
@@ -95,93 +61,32 @@ export class NotificationsService implements OnApplicationShutdown {
     await this.flush();
   }
 
-  async unreadCount(userId: number, tenantIds: number[]): Promise<number> {
-    if (!tenantIds.length) return 0;
-    const [{ n }] = await this.ds.query(
-      `SELECT COUNT(*) AS n FROM notifications WHERE user_id = ? AND read_at IS NULL AND tenant_id IN (${tenantIds.map(() => '?').join(', ')})`,
-      [userId, ...tenantIds],
-    );
-    return Number(n);
+  unreadCount(userId: number, tenantIds: number[]): Promise<number> {
+    return this.repo.unreadCount(userId, tenantIds);
   }
 
-  async list(
+  list(
     userId: number,
     tenantIds: number[],
     opts: { beforeId?: number; unreadOnly?: boolean; limit: number },
   ): Promise<NotificationRow[]> {
-    if (!tenantIds.length) return [];
-    const where = ['user_id = ?', `tenant_id IN (${tenantIds.map(() => '?').join(', ')})`];
-    const params: unknown[] = [userId, ...tenantIds];
-    if (opts.beforeId) {
-      where.push('id < ?');
-      params.push(opts.beforeId);
-    }
-    if (opts.unreadOnly) where.push('read_at IS NULL');
-    const raw: Record<string, unknown>[] = await this.ds.query(
-      `SELECT id, user_id, tenant_id, run_id, kind, level, title, body, link, created_at, read_at FROM notifications
-       WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${opts.limit}`,
-      params,
-    );
-    return raw.map((r) => ({
-      id: Number(r.id),
-      userId: Number(r.user_id),
-      tenantId: Number(r.tenant_id),
-      runId: r.run_id === null ? null : Number(r.run_id),
-      kind: r.kind as NotificationInput['kind'],
-      level: r.level as NotificationInput['level'],
-      title: String(r.title),
-      body: String(r.body),
-      link: (r.link as string | null) ?? null,
-      createdAt: fromDbDate(r.created_at)!,
-      readAt: fromDbDate(r.read_at),
-    }));
+    return this.repo.list(userId, tenantIds, opts);
   }
 
-  async markRead(userId: number, id: number): Promise<boolean> {
-    const rows = await this.ds.query('SELECT id FROM notifications WHERE id = ? AND user_id = ?', [
-      id,
-      userId,
-    ]);
-    if (!rows.length) return false;
-    await this.ds.query(
-      'UPDATE notifications SET read_at = ? WHERE id = ? AND user_id = ? AND read_at IS NULL',
-      [toDbDate(new Date(), this.mysql), id, userId],
-    );
-    return true;
+  markRead(userId: number, id: number): Promise<boolean> {
+    return this.repo.markRead(userId, id);
   }
 
-  async markAllRead(userId: number): Promise<void> {
-    await this.ds.query('UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL', [
-      toDbDate(new Date(), this.mysql),
-      userId,
-    ]);
+  markAllRead(userId: number): Promise<void> {
+    return this.repo.markAllRead(userId);
   }
 
   /** Retention: notifications of pruned runs, and any older than the cut-off. */
-  async prune(runIds: number[], before: Date): Promise<void> {
-    if (runIds.length)
-      await this.ds.query(
-        `DELETE FROM notifications WHERE run_id IN (${runIds.map(() => '?').join(', ')})`,
-        runIds,
-      );
-    await this.ds.query('DELETE FROM notifications WHERE created_at < ?', [toDbDate(before, this.mysql)]);
+  prune(runIds: number[], before: Date): Promise<void> {
+    return this.repo.prune(runIds, before);
   }
 
-  async forRun(runId: number): Promise<NotificationRow[]> {
-    const raw: Record<string, unknown>[] = await this.ds.query(
-      'SELECT id, user_id, kind, title, body, link FROM notifications WHERE run_id = ? ORDER BY id',
-      [runId],
-    );
-    return raw.map(
-      (r) =>
-        ({
-          id: Number(r.id),
-          userId: Number(r.user_id),
-          kind: r.kind,
-          title: r.title,
-          body: r.body,
-          link: r.link,
-        }) as NotificationRow,
-    );
+  forRun(runId: number): Promise<NotificationRow[]> {
+    return this.repo.forRun(runId);
   }
 }

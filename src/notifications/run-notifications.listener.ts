@@ -1,9 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { REASON_LABELS } from '../runs/failure-sanitizer';
-import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from '../runs/run-events';
-import { runHref } from '../runs/run-status';
-import { TenantsService } from '../tenants/tenants.service';
+import { REASON_LABELS, RUN_EVENTS, RunEventMap, RunEventSnapshot, runHref } from '../runs';
+import { TenantsService } from '../tenants';
 import { NotificationInput, NotificationsService } from './notifications.service';
 
 function plural(n: number, word: string): string {

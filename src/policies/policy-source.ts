@@ -36,9 +36,20 @@ export interface PolicySourceTenant {
   slug: string;
 }
 
+/** One policy type's part of a listing: its policies, or why they could not be read. */
+export type PolicyTypeListing =
+  { policyType: string; policies: SourcePolicy[] } | { policyType: string; error: ProviderError };
+
 export interface PolicySource {
   readonly name: string;
   listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]>;
+  /**
+   * The listing type by type, where one type can fail while the others are read (a permission
+   * missing for one of them). A sync then keeps that type's earlier policies as they were.
+   */
+  listByType?(tenant: PolicySourceTenant): Promise<PolicyTypeListing[]>;
+  /** Where the source's own settings for a tenant are shown (the demo source's fault switches). */
+  settingsHref?(tenantSlug: string): string | null;
   /** `null` when the policy no longer exists upstream. */
   getPolicy(tenant: PolicySourceTenant, policyType: string, externalId: string): Promise<SourcePolicy | null>;
   /** Many policies in one call, where the provider can (else getPolicy is called for each); `null` where gone. */

@@ -1,18 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { TimedOut, withTimeout } from '../common/timeout';
-import { fromDbDate, toDbDate } from '../database/sql';
 import { toFailure } from './failure-sanitizer';
 import { isActive } from './run-status';
 import { RunTypeRegistry } from './run-types.registry';
-import { OperationRun } from './run.entity';
+import { OperationRun } from './run';
+import { RunsRepository } from './runs.repository';
 import { jobIdFor, RunsService, StartRunResult } from './runs.service';
 
+/** An operator action on a run; the actor's name is the reader's to look up. */
 export interface AuditEntry {
   at: Date;
   userId: number | null;
-  actor: string;
   action: string;
   description: string;
 }
@@ -57,7 +56,7 @@ export class RunActionsService {
   constructor(
     private readonly runs: RunsService,
     private readonly registry: RunTypeRegistry,
-    private readonly ds: DataSource,
+    private readonly repo: RunsRepository,
   ) {}
 
   async cancel(tenantId: number, runId: number, user: { id: number; name: string }): Promise<OperationRun> {
@@ -138,17 +137,11 @@ export class RunActionsService {
   }
 
   async auditOf(tenantId: number, runId: number): Promise<AuditEntry[]> {
-    const raw: Record<string, unknown>[] = await this.ds.query(
-      `SELECT a.created_at, a.user_id, a.action, a.detail, u.name FROM run_audit a LEFT JOIN users u ON u.id = a.user_id
-       WHERE a.run_id = ? AND a.tenant_id = ? ORDER BY a.id`,
-      [runId, tenantId],
-    );
-    return raw.map((r) => ({
-      at: fromDbDate(r.created_at)!,
-      userId: r.user_id === null ? null : Number(r.user_id),
-      actor: (r.name as string | null) ?? 'System',
-      action: String(r.action),
-      description: String(r.detail),
+    return (await this.repo.auditOf(tenantId, runId)).map((a) => ({
+      at: a.at,
+      userId: a.userId,
+      action: a.action,
+      description: a.detail,
     }));
   }
 
@@ -158,17 +151,7 @@ export class RunActionsService {
     action: string,
     detail: string,
   ): Promise<void> {
-    await this.ds.query(
-      'INSERT INTO run_audit (run_id, tenant_id, user_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [
-        run.id,
-        run.tenantId,
-        userId,
-        action,
-        detail.slice(0, 300),
-        toDbDate(new Date(), this.ds.options.type === 'mysql'),
-      ],
-    );
+    await this.repo.insertAudit(run, userId, action, detail);
     this.logger.log({ runId: run.id, tenantId: run.tenantId, userId, action }, detail);
   }
 

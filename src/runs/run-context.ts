@@ -1,15 +1,9 @@
-import { EntityManager } from 'typeorm';
-import { ReasonCode, RunFailure, toFailure, TRANSIENT_REASONS } from './failure-sanitizer';
-import type { OperationRun } from './run.entity';
-import type { RunsService } from './runs.service';
-
-export type ItemResult = 'succeeded' | 'failed' | 'skipped';
-
-export interface Counts {
-  succeeded: number;
-  failed: number;
-  skipped: number;
-}
+import { chunks } from '../database/sql';
+import { classifyError, RunFailure, toFailure, TRANSIENT_REASONS } from './failure-sanitizer';
+import type { BatchResult, ItemOutcome, ItemResult, ProducerRunContext, Tx } from './producer';
+import type { OperationRun } from './run';
+import type { Counts } from './runs.repository';
+import { RunNoLongerActive, type RunsService } from './runs.service';
 
 /**
  * How long a fresh run's start and counts-only outcomes (no failure entry, no rows of the producer's)
@@ -19,19 +13,6 @@ export interface Counts {
  */
 const HOLD_MS = 200;
 
-export interface ItemOutcome {
-  itemId: string;
-  result: ItemResult;
-  /** For failed items: the error (classified and sanitized here) or an explicit reason code + message. */
-  error?: unknown;
-  reasonCode?: string;
-  message?: string;
-}
-
-/**
- * What a producer's handler gets while its job runs. Outcomes are recorded through it, so counts,
- * failures and progress events stay consistent whatever the producer does.
- */
 /** Thrown out of a context's writes once its worker is stopping: the job is handed back, not failed. */
 export class WorkerStopping extends Error {
   constructor() {
@@ -39,8 +20,15 @@ export class WorkerStopping extends Error {
   }
 }
 
-export class RunContext {
-  private held: Counts = { succeeded: 0, failed: 0, skipped: 0 };
+const ZERO: Counts = { succeeded: 0, failed: 0, skipped: 0 };
+
+/**
+ * The hub's side of a producer's context: what it records goes through RunsService, and it keeps its
+ * own copy of the counts so the executor can finish the run without reading it again. The executor
+ * alone uses the methods beyond ProducerRunContext (holding, fencing, stopping).
+ */
+export class RunContext implements ProducerRunContext {
+  private held: Counts = { ...ZERO };
   private readonly abort = new AbortController();
   /** Set when the job was handed back: nothing this context still has in flight may be written. */
   private fenced = false;
@@ -55,9 +43,9 @@ export class RunContext {
     readonly run: OperationRun,
     private readonly runs: RunsService,
     /** 1 for the first try; higher when a job is retried or picked up after its worker died. */
-    readonly attempt: number,
+    private readonly attempt: number,
     /** How many attempts the job has in all (JOB_ATTEMPTS). */
-    readonly attemptsAllowed: number,
+    private readonly attemptsAllowed: number,
   ) {
     // A fresh run's start is not written yet (RunsService.claimFresh): it is, before this context
     // writes anything else, or after HOLD_MS so that a longer run shows as running; a run done sooner
@@ -69,9 +57,83 @@ export class RunContext {
     return this.run.id;
   }
 
-  /** Aborted when the worker stops (or the run is cancelled): long handlers stop at their next batch. */
+  get tenantId(): number {
+    return this.run.tenantId;
+  }
+
+  get payload(): Record<string, unknown> {
+    return this.run.payload ?? {};
+  }
+
+  get itemIds(): string[] {
+    return this.run.itemIds ?? [];
+  }
+
+  get alreadyProcessed(): number {
+    return this.run.processedItems + total(this.held);
+  }
+
   get signal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  async setTotal(totalItems: number): Promise<void> {
+    await this.flushHeld();
+    await this.runs.setTotal(this.run.id, totalItems);
+    this.run.totalItems = totalItems;
+  }
+
+  async record(outcomes: ItemOutcome[], write?: (tx: Tx) => Promise<void>): Promise<void> {
+    const failures: RunFailure[] = outcomes
+      .filter((o) => o.result === 'failed')
+      .map((o) =>
+        toFailure({ itemId: o.itemId, error: o.error, reasonCode: o.reasonCode, message: o.message }),
+      );
+    const count = (r: ItemResult) => outcomes.filter((o) => o.result === r).length;
+    await this.apply(
+      { succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped') },
+      failures,
+      write,
+    );
+  }
+
+  async recordCounts(
+    counts: { succeeded?: number; failed?: number; skipped?: number },
+    write?: (tx: Tx) => Promise<void>,
+  ): Promise<void> {
+    await this.apply(
+      { succeeded: counts.succeeded ?? 0, failed: counts.failed ?? 0, skipped: counts.skipped ?? 0 },
+      [],
+      write,
+    );
+  }
+
+  async eachBatch<T>(
+    items: readonly T[],
+    size: number,
+    fn: (batch: T[]) => Promise<BatchResult>,
+  ): Promise<void> {
+    for (const batch of chunks(items.slice(this.alreadyProcessed), size)) {
+      if (this.signal.aborted) throw this.signal.reason;
+      const result = await fn(batch);
+      if (result.outcomes) await this.record(result.outcomes, result.write);
+      else await this.recordCounts(result.counts ?? { succeeded: batch.length }, result.write);
+    }
+  }
+
+  async isCancelled(): Promise<boolean> {
+    return this.runs.isCancelled(this.run.id);
+  }
+
+  isTransient(err: unknown): boolean {
+    return TRANSIENT_REASONS.has(classifyError(err)) && this.attempt < this.attemptsAllowed;
+  }
+
+  // ── the executor's side ────────────────────────────────────────────────────
+
+  /** The run was cancelled (the executor noticed): handlers see it on `signal` and stop. */
+  cancelled(): void {
+    if (!this.abort.signal.aborted) this.abort.abort(new RunNoLongerActive(this.run.id));
   }
 
   /** The worker is stopping: the next write refuses, so the handler stops at a batch boundary. */
@@ -89,97 +151,12 @@ export class RunContext {
     await Promise.race([this.inFlight.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]);
   }
 
-  get tenantId(): number {
-    return this.run.tenantId;
-  }
-
-  get payload(): Record<string, unknown> {
-    return this.run.payload ?? {};
-  }
-
-  get itemIds(): string[] {
-    return this.run.itemIds ?? [];
-  }
-
-  /**
-   * Items already recorded by an earlier attempt. Producers that walk itemIds in order resume here;
-   * because outcomes and the producer's writes commit together, nothing is done twice.
-   */
-  get alreadyProcessed(): number {
-    return this.run.processedItems + total(this.held);
-  }
-
-  /** For producers that learn the item count only while running (e.g. a sync). */
-  async setTotal(total: number): Promise<void> {
-    await this.flushHeld();
-    await this.runs.setTotal(this.run.id, total);
-    this.run.totalItems = total;
-  }
-
-  /**
-   * Records a batch of item outcomes. `work` runs in the same transaction as the counter update, so
-   * a producer's own rows (captured items, findings) and the run's counts never disagree.
-   */
-  async record(outcomes: ItemOutcome[], work?: (em: EntityManager) => Promise<void>): Promise<void> {
-    const failures: RunFailure[] = outcomes
-      .filter((o) => o.result === 'failed')
-      .map((o) =>
-        toFailure({ itemId: o.itemId, error: o.error, reasonCode: o.reasonCode, message: o.message }),
-      );
-    const count = (r: ItemResult) => outcomes.filter((o) => o.result === r).length;
-    await this.apply(
-      { succeeded: count('succeeded'), failed: count('failed'), skipped: count('skipped') },
-      failures,
-      work,
-    );
-  }
-
-  /**
-   * Records outcomes by count alone, for producers whose items need no per-item failure entry (a
-   * comparison of 50,000 policies, say). `work` commits with the counts, as in record().
-   */
-  async recordCounts(
-    counts: { succeeded?: number; failed?: number; skipped?: number },
-    work?: (em: EntityManager) => Promise<void>,
-  ): Promise<void> {
-    await this.apply(
-      { succeeded: counts.succeeded ?? 0, failed: counts.failed ?? 0, skipped: counts.skipped ?? 0 },
-      [],
-      work,
-    );
-  }
-
-  /**
-   * Records through the hub and keeps this context's copy of the counts current: the hub finishes
-   * the run from them (checking them against the table) without reading it again. Counts-only
-   * outcomes are held for up to HOLD_MS (see there); anything else writes them first.
-   */
-  private async apply(
-    delta: Counts,
-    failures: RunFailure[],
-    work?: (em: EntityManager) => Promise<void>,
-  ): Promise<void> {
-    this.rethrowHeldError();
-    if (this.abort.signal.aborted) throw this.abort.signal.reason;
-    if (!work && !failures.length) {
-      this.held = {
-        succeeded: this.held.succeeded + delta.succeeded,
-        failed: this.held.failed + delta.failed,
-        skipped: this.held.skipped + delta.skipped,
-      };
-      this.defer();
-      return;
-    }
-    await this.flushHeld();
-    await this.write(delta, failures, work);
-  }
-
   /** Writes the start if it is still deferred, then the held counts. */
   async flushHeld(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     const held = this.held;
-    this.held = { succeeded: 0, failed: 0, skipped: 0 };
+    this.held = { ...ZERO };
     await this.started();
     if (total(held)) await this.write(held, []);
   }
@@ -195,8 +172,32 @@ export class RunContext {
     await this.flushing;
     this.rethrowHeldError();
     const held = this.held;
-    this.held = { succeeded: 0, failed: 0, skipped: 0 };
+    this.held = { ...ZERO };
     return held;
+  }
+
+  /**
+   * Records through the hub. Counts-only outcomes are held for up to HOLD_MS (see there); anything
+   * else writes them first.
+   */
+  private async apply(
+    delta: Counts,
+    failures: RunFailure[],
+    write?: (tx: Tx) => Promise<void>,
+  ): Promise<void> {
+    this.rethrowHeldError();
+    if (this.abort.signal.aborted) throw this.abort.signal.reason;
+    if (!write && !failures.length) {
+      this.held = {
+        succeeded: this.held.succeeded + delta.succeeded,
+        failed: this.held.failed + delta.failed,
+        skipped: this.held.skipped + delta.skipped,
+      };
+      this.defer();
+      return;
+    }
+    await this.flushHeld();
+    await this.write(delta, failures, write);
   }
 
   /** Writes what is deferred (flushHeld) within HOLD_MS, unless something writes it sooner. */
@@ -227,13 +228,13 @@ export class RunContext {
   private async write(
     delta: Counts,
     failures: RunFailure[],
-    work?: (em: EntityManager) => Promise<void>,
+    write?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
     if (this.fenced) throw new WorkerStopping();
     await this.started();
     if (this.fenced) throw new WorkerStopping();
     const run = this.run;
-    const writing = this.runs.recordItems(run.id, delta, failures, work, {
+    const writing = this.runs.recordItems(run.id, delta, failures, write, {
       tenantId: run.tenantId,
       type: run.runType(),
       processedBefore: run.processedItems,
@@ -245,19 +246,6 @@ export class RunContext {
     run.failed += delta.failed;
     run.skipped += delta.skipped;
     run.processedItems += total(delta);
-  }
-
-  /**
-   * Whether an error of this reason, thrown out of the handler, makes the job try again (resuming at
-   * alreadyProcessed) rather than fail the run: transient reasons while attempts are left.
-   */
-  willRetry(reason: ReasonCode): boolean {
-    return TRANSIENT_REASONS.has(reason) && this.attempt < this.attemptsAllowed;
-  }
-
-  /** True once an operator cancelled the run; long handlers check it between batches. */
-  isCancelled(): Promise<boolean> {
-    return this.runs.isCancelled(this.run.id);
   }
 }
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { WriteBehind } from '../common/write-behind';
-import { chunks, upsertRows } from '../database/sql';
+import { chunks } from '../database/sql';
 import { RollupKey, rollupDay } from './run-rollup';
 import type { StatusBucket } from './run-status';
+import { RunsRepository } from './runs.repository';
 
 const FLUSH_MS = 50;
 
@@ -36,11 +36,7 @@ export class RunCounters implements OnApplicationShutdown {
     (batch) => this.write(batch),
   );
 
-  constructor(private readonly ds: DataSource) {}
-
-  private get mysql(): boolean {
-    return this.ds.options.type === 'mysql';
-  }
+  constructor(private readonly repo: RunsRepository) {}
 
   add(key: RollupKey, deltas: Array<[StatusBucket, number]>): void {
     const day = rollupDay(key.createdAt);
@@ -69,18 +65,7 @@ export class RunCounters implements OnApplicationShutdown {
   private async write(batch: Pending[]): Promise<void> {
     if (!batch.length) return;
     try {
-      for (const part of chunks(batch, 500)) {
-        await upsertRows(
-          this.ds,
-          this.mysql,
-          'run_daily_counts',
-          ['tenant_id', 'day', 'resource', 'action', 'bucket', 'n'],
-          part.map((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
-          ['tenant_id', 'day', 'resource', 'action', 'bucket'],
-          ['n'],
-          'add',
-        );
-      }
+      for (const part of chunks(batch, 500)) await this.repo.addDailyCounts(part);
     } catch (e) {
       // Kept for the next flush: the database may just be briefly away.
       for (const p of batch)
@@ -103,18 +88,7 @@ export class RunCounters implements OnApplicationShutdown {
    */
   async recount(sinceDay: string): Promise<void> {
     await this.flush();
-    const dayExpr = this.mysql ? "DATE_FORMAT(created_at, '%Y-%m-%d')" : 'substr(created_at, 1, 10)';
-    const bucketExpr = "CASE WHEN status_bucket = 'running' THEN 'queued' ELSE status_bucket END";
-    const since = `${sinceDay}${this.mysql ? ' 00:00:00' : ' 00:00:00.000'}`;
-    await this.ds.transaction(async (em) => {
-      await em.query('DELETE FROM run_daily_counts WHERE day >= ?', [sinceDay]);
-      await em.query(
-        `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n)
-         SELECT tenant_id, ${dayExpr}, resource, action, ${bucketExpr}, COUNT(*) FROM operation_runs
-         WHERE created_at >= ? GROUP BY tenant_id, ${dayExpr}, resource, action, ${bucketExpr}`,
-        [since],
-      );
-    });
+    await this.repo.recountDays(sinceDay);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -4,20 +4,24 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  OnApplicationShutdown,
 } from '@nestjs/common';
 import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { QueueBoard } from '../queue/queue-board';
+import { QueueBoard } from '../queue';
 import { classifyError, sanitizeError } from './failure-sanitizer';
 import { RunContext, WorkerStopping } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
-import type { OperationRun } from './run.entity';
+import type { OperationRun } from './run';
+import { RunsRepository } from './runs.repository';
 import { JobData, RunNoLongerActive, RunsService, StartNotFresh } from './runs.service';
 
 const STALLED = /stalled more than allowable limit/;
 /** How long a stopping worker waits for a write already in flight before it hands the job back. */
 const FENCE_MS = 1000;
+/** How often a worker asks whether any of its running runs was cancelled (one statement for all). */
+const CANCEL_POLL_MS = 2000;
 
 /**
  * What Bull keeps of a failed attempt (its reason and stack, in Redis and on its board): a
@@ -43,14 +47,16 @@ interface ActiveJob {
  * gives up on (attempts spent, or stalled too often because its worker died) fails its run.
  */
 @Injectable()
-export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('RunExecutor');
   private readonly active = new Set<ActiveJob>();
   private stopping = false;
+  private cancelWatch: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly registry: RunTypeRegistry,
     private readonly runs: RunsService,
+    private readonly repo: RunsRepository,
     private readonly board: QueueBoard,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -80,6 +86,25 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
     }
     for (const name of this.registry.queues()) {
       this.runs.queue(name).on('failed', (job: Job<JobData>, err: Error) => void this.onJobFailed(job, err));
+    }
+    this.cancelWatch = setInterval(() => void this.noticeCancellations(), CANCEL_POLL_MS).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.cancelWatch);
+  }
+
+  /**
+   * An operator's cancel is a database write; a handler learns of it on its context's `signal`
+   * within CANCEL_POLL_MS (and at its next write, which is refused).
+   */
+  private async noticeCancellations(): Promise<void> {
+    if (!this.active.size) return;
+    try {
+      const ended = await this.repo.endedAmong([...this.active].map((a) => a.ctx.id));
+      for (const a of this.active) if (ended.has(a.ctx.id)) a.ctx.cancelled();
+    } catch (e) {
+      this.logger.debug({ err: e }, 'could not check for cancelled runs');
     }
   }
 
@@ -126,18 +151,22 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
         (err: unknown) => err,
       );
       if (flushed instanceof StartNotFresh) throw flushed;
-      if (e instanceof RunNoLongerActive || flushed instanceof RunNoLongerActive) {
+      if (
+        e instanceof RunNoLongerActive ||
+        flushed instanceof RunNoLongerActive ||
+        ctx.signal.reason instanceof RunNoLongerActive
+      ) {
         this.logger.log(log, 'run ended while its handler worked (cancelled); stopped');
         return;
       }
-      if (e instanceof WorkerStopping || ctx.signal.aborted) {
+      if (e instanceof WorkerStopping || ctx.signal.reason instanceof WorkerStopping) {
         // Stopped at a batch boundary because this worker is shutting down: another worker resumes
         // it after the last committed batch. The job is left to the queue, not settled here.
         await this.handBack(entry);
         return new Promise<void>(() => undefined);
       }
       const reason = classifyError(e);
-      if (ctx.willRetry(reason)) {
+      if (ctx.isTransient(e)) {
         // The retry resumes after the last recorded item.
         this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
         throw forQueue(e, reason);

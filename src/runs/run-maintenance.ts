@@ -2,14 +2,13 @@ import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Job, Queue } from 'bull';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { fromDbDate, toDbDate } from '../database/sql';
 import { RunCounters } from './run-counters';
 import { RUN_EVENTS } from './run-events';
 import { rollupDay } from './run-rollup';
 import { RunTypeRegistry } from './run-types.registry';
+import { RunsRepository } from './runs.repository';
 import { jobIdFor, JobData, RunsService } from './runs.service';
 
 export const MAINTENANCE_QUEUE = 'hub-maintenance';
@@ -33,7 +32,7 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
     private readonly runs: RunsService,
     private readonly registry: RunTypeRegistry,
-    private readonly ds: DataSource,
+    private readonly repo: RunsRepository,
     private readonly events: EventEmitter2,
     private readonly counters: RunCounters,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -112,19 +111,12 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
     olderThanMs = Math.max(10_000, this.config.queue.enqueueTimeoutMs * 2),
   ): Promise<ReconcileReport> {
     const report: ReconcileReport = { requeued: [], failed: [] };
-    const mysql = this.ds.options.type === 'mysql';
-    const pendingCut = toDbDate(new Date(Date.now() - olderThanMs), mysql);
-    const runningCut = toDbDate(
+    const ids = await this.repo.stale(
+      new Date(Date.now() - olderThanMs),
       new Date(Date.now() - Math.max(olderThanMs, this.config.queue.lockDurationMs * 2)),
-      mysql,
     );
-    const rows: Array<{ id: number; tenant_id: number; status: string }> = await this.ds.query(
-      `SELECT id, tenant_id, status FROM operation_runs
-       WHERE (status = 'pending' AND updated_at < ?) OR (status = 'running' AND updated_at < ?) ORDER BY id LIMIT 500`,
-      [pendingCut, runningCut],
-    );
-    for (const row of rows) {
-      const run = await this.runs.findById(Number(row.id));
+    for (const id of ids) {
+      const run = await this.runs.findById(id);
       if (!run || !['pending', 'running'].includes(run.status)) continue;
       const def = this.registry.get(run.runType());
       const log = { runId: run.id, tenantId: run.tenantId, status: run.status };
@@ -177,45 +169,21 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
 
   /** Removes runs older than the retention period (and, through run.pruned, what hangs off them). */
   async prune(now = new Date()): Promise<number> {
-    const mysql = this.ds.options.type === 'mysql';
     const cutoff = new Date(now.getTime() - this.config.retentionDays * 86_400_000);
     let removed = 0;
     for (;;) {
-      const ids: number[] = (
-        await this.ds.query(
-          `SELECT id FROM operation_runs WHERE created_at < ? AND status NOT IN ('pending', 'running') ORDER BY created_at, id LIMIT ${PRUNE_BATCH}`,
-          [toDbDate(cutoff, mysql)],
-        )
-      ).map((r: { id: number }) => Number(r.id));
+      const ids = await this.repo.endedBefore(cutoff, PRUNE_BATCH);
       if (!ids.length) break;
-      const list = ids.map(() => '?').join(', ');
-      await this.ds.transaction(async (em) => {
-        for (const table of ['run_failed_items', 'run_audit'])
-          await em.query(`DELETE FROM ${table} WHERE run_id IN (${list})`, ids);
-        await em.query(`DELETE FROM operation_runs WHERE id IN (${list})`, ids);
-      });
+      await this.repo.deleteRuns(ids);
       this.events.emit(RUN_EVENTS.pruned, { runIds: ids, before: cutoff });
       removed += ids.length;
       if (ids.length < PRUNE_BATCH) break;
     }
-    await this.ds.query('DELETE FROM run_daily_counts WHERE day < ?', [rollupDay(cutoff)]);
+    await this.repo.deleteDailyCountsBefore(rollupDay(cutoff));
     // Counter deltas a killed process never flushed are put right from the runs themselves.
     await this.counters.recount(rollupDay(new Date(now.getTime() - 86_400_000)));
     this.events.emit(RUN_EVENTS.pruned, { runIds: [], before: cutoff });
     if (removed) this.logger.log({ removed, before: cutoff.toISOString() }, 'pruned old runs');
     return removed;
-  }
-
-  /** For the stalled flag: how long recent successful runs of a type took, longest first. */
-  async recentDurationsMs(tenantId: number, resource: string, action: string): Promise<number[]> {
-    const raw: Array<{ started_at: unknown; finished_at: unknown }> = await this.ds.query(
-      `SELECT started_at, finished_at FROM operation_runs
-       WHERE tenant_id = ? AND resource = ? AND action = ? AND status_bucket = 'succeeded' ORDER BY created_at DESC LIMIT 20`,
-      [tenantId, resource, action],
-    );
-    return raw
-      .map((r) => (fromDbDate(r.finished_at)?.getTime() ?? 0) - (fromDbDate(r.started_at)?.getTime() ?? 0))
-      .filter((d) => d > 0)
-      .sort((a, b) => b - a);
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { RunMaintenance } from './run-maintenance';
+import { RunsRepository } from './runs.repository';
 
 const MIN_MS = 2 * 60_000;
 const MAX_MS = 6 * 3_600_000;
@@ -18,7 +18,7 @@ export class RunStallService {
   private readonly cache = new Map<string, { ms: Promise<number>; at: number }>();
 
   constructor(
-    private readonly maintenance: RunMaintenance,
+    private readonly repo: RunsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -28,9 +28,9 @@ export class RunStallService {
     const hit = this.cache.get(key);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.ms;
     const entry = {
-      ms: this.maintenance
+      ms: this.repo
         .recentDurationsMs(tenantId, resource, action)
-        .then(([longest]) => Math.min(MAX_MS, Math.max(MIN_MS, (longest ?? 0) * 3))),
+        .then((durations) => Math.min(MAX_MS, Math.max(MIN_MS, Math.max(0, ...durations) * 3))),
       at: Date.now(),
     };
     this.cache.set(key, entry);

@@ -1,70 +1,34 @@
-import { Injectable, Logger, OnModuleInit, SetMetadata } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
-import type { RunContext } from './run-context';
-
-export interface RelatedLink {
-  label: string;
-  href: string;
-  description?: string;
-}
-
-/** A readable line of the run's producer context on the detail page. */
-export interface ContextLine {
-  label: string;
-  value: string;
-  href?: string;
-}
-
-/** What the hub hands to a producer's callbacks: the run's tenant slug for building links, and its fields. */
-export interface RunLinkContext {
-  id: number;
-  tenantSlug: string;
-  payload: Record<string, unknown>;
-  status: string;
-  itemIds: string[] | null;
-}
-
-export interface RunTypeDefinition {
-  /** resource.action, e.g. "drift.generate" */
-  type: string;
-  /** Shown in lists and filters, e.g. "Drift generation" */
-  label: string;
-  /** The Bull queue (registered by the producer's module) its jobs go to. */
-  queue: string;
-  /** Links for the run detail's Related section. */
-  related?(run: RunLinkContext): RelatedLink[] | Promise<RelatedLink[]>;
-  /** The payload in words for the detail page; defaults to its keys and values. */
-  describe?(run: RunLinkContext): ContextLine[] | Promise<ContextLine[]>;
-  /** Jobs of this type processed at once per worker; defaults to QUEUE_CONCURRENCY. */
-  concurrency?: number;
-}
-
-/** A producer's job logic: runs inside a worker with a context that records outcomes on the run. */
-export interface RunHandler {
-  handle(ctx: RunContext): Promise<void>;
-}
+import { getQueueToken } from '@nestjs/bull';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import type { Module as NestModule } from '@nestjs/core/injector/module';
+import { PRODUCER_DECLARATION, ProducerDeclaration } from './producer-declaration';
+import { RUN_PRODUCER, RunHandler, RunTypeDefinition } from './producer';
 
 export interface RegisteredRunType extends RunTypeDefinition {
+  queue: string;
   handler: RunHandler;
   producer: string;
 }
 
-const RUN_PRODUCER = Symbol('RUN_PRODUCER');
+export class DuplicateRunTypeError extends Error {}
+export class RunTypeQueueError extends Error {}
 
 /**
- * Marks a provider as the handler of a run type. The hub finds it at boot, so a producer module
- * plugs in by declaring the provider — nothing in src/runs changes.
+ * Every run type the app knows, found at boot from the providers marked @RunProducer. Each type's
+ * queue is the one its module declared with RunsModule.forProducer({ queue }), and boot stops with
+ * a message saying what to do when a type is registered twice, names a queue nobody registered, or
+ * names one other than its module's.
  */
-export const RunProducer = (definition: RunTypeDefinition) => SetMetadata(RUN_PRODUCER, definition);
-
-export class DuplicateRunTypeError extends Error {}
-
 @Injectable()
 export class RunTypeRegistry implements OnModuleInit {
   private readonly logger = new Logger('RunTypeRegistry');
   private readonly types = new Map<string, RegisteredRunType>();
 
-  constructor(private readonly discovery: DiscoveryService) {}
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
 
   onModuleInit(): void {
     for (const wrapper of this.discovery.getProviders()) {
@@ -77,12 +41,13 @@ export class RunTypeRegistry implements OnModuleInit {
           `${metatype.name} is marked @RunProducer("${def.type}") but has no handle(ctx) method`,
         );
       }
-      this.register(def, instance as RunHandler, metatype.name);
+      const queue = this.queueOf(def, metatype.name, wrapper.host);
+      this.register({ ...def, queue }, instance as RunHandler, metatype.name);
     }
     this.logger.log(`run types: ${[...this.types.keys()].sort().join(', ') || '(none)'}`);
   }
 
-  register(def: RunTypeDefinition, handler: RunHandler, producer: string): void {
+  register(def: RunTypeDefinition & { queue: string }, handler: RunHandler, producer: string): void {
     if (!/^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/.test(def.type)) {
       throw new Error(`Run type "${def.type}" (${producer}) must look like resource.action in snake_case`);
     }
@@ -93,6 +58,31 @@ export class RunTypeRegistry implements OnModuleInit {
       );
     }
     this.types.set(def.type, { ...def, handler, producer });
+  }
+
+  /** The queue a handler's jobs go to: its module's declaration, checked against its own. */
+  private queueOf(def: RunTypeDefinition, producer: string, host: NestModule | undefined): string {
+    const declared = host ? declarationOf(host) : undefined;
+    const queue = def.queue ?? declared?.queue;
+    const where = `Run type "${def.type}" (${producer})`;
+    if (!queue) {
+      throw new RunTypeQueueError(
+        `${where} has no queue: import RunsModule.forProducer({ queue: '<name>' }) in its module.`,
+      );
+    }
+    if (declared && def.queue && def.queue !== declared.queue) {
+      throw new RunTypeQueueError(
+        `${where} names queue "${def.queue}", but its module declares "${declared.queue}" with RunsModule.forProducer: leave the queue out of @RunProducer.`,
+      );
+    }
+    try {
+      this.moduleRef.get(getQueueToken(queue), { strict: false });
+    } catch {
+      throw new RunTypeQueueError(
+        `${where} names queue "${queue}", which no module registered: import RunsModule.forProducer({ queue: '${queue}' }) in its module.`,
+      );
+    }
+    return queue;
   }
 
   get(type: string): RegisteredRunType | undefined {
@@ -125,4 +115,13 @@ export class RunTypeRegistry implements OnModuleInit {
   queues(): string[] {
     return [...new Set([...this.types.values()].map((t) => t.queue))];
   }
+}
+
+/** The RunsModule.forProducer declaration a module imports, if any. */
+function declarationOf(host: NestModule): ProducerDeclaration | undefined {
+  for (const imported of host.imports) {
+    const wrapper = imported.providers.get(PRODUCER_DECLARATION);
+    if (wrapper?.instance) return wrapper.instance as ProducerDeclaration;
+  }
+  return undefined;
 }

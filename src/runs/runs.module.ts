@@ -1,32 +1,31 @@
 import { BullModule } from '@nestjs/bull';
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DatabaseModule } from '../database/database.module';
-import { QueueModule } from '../queue/queue.module';
+import { QueueModule } from '../queue';
+import { PRODUCER_DECLARATION, ProducerDeclaration } from './producer-declaration';
 import { RunActionsService } from './run-actions.service';
 import { RunCounters } from './run-counters';
 import { RunExecutor } from './run-executor';
 import { MAINTENANCE_QUEUE, RunMaintenance } from './run-maintenance';
 import { RunStallService } from './run-stall.service';
 import { RunTypeRegistry } from './run-types.registry';
-import { OperationRun } from './run.entity';
 import { RunsQueryService } from './runs-query.service';
+import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
 
+/** What RunsModule.forProducer returns: one per producer module, told apart by its declaration. */
+@Module({})
+class RunsProducerModule {}
+
 /**
- * The hub. Producers import this module for the lifecycle (RunsService) and the @RunProducer
- * extension point; the monitoring pages read through RunsQueryService. It knows no producer.
+ * The hub. Producers import `RunsModule.forProducer({ queue })` for the lifecycle (RunsService), their
+ * queue and the @RunProducer extension point; the monitoring pages read through RunsQueryService. It
+ * knows no producer.
  */
 @Module({
-  imports: [
-    TypeOrmModule.forFeature([OperationRun]),
-    DiscoveryModule,
-    DatabaseModule,
-    QueueModule,
-    BullModule.registerQueue({ name: MAINTENANCE_QUEUE }),
-  ],
+  imports: [DiscoveryModule, QueueModule, BullModule.registerQueue({ name: MAINTENANCE_QUEUE })],
   providers: [
+    RunsRepository,
     RunCounters,
     RunsService,
     RunTypeRegistry,
@@ -36,13 +35,19 @@ import { RunsService } from './runs.service';
     RunMaintenance,
     RunStallService,
   ],
-  exports: [
-    RunsService,
-    RunTypeRegistry,
-    RunsQueryService,
-    RunActionsService,
-    RunMaintenance,
-    RunStallService,
-  ],
+  exports: [RunsService, RunTypeRegistry, RunsQueryService, RunActionsService, RunStallService],
 })
-export class RunsModule {}
+export class RunsModule {
+  /**
+   * A producer module's one import of the hub: it registers the producer's Bull queue (so the queue
+   * is named once) and declares its own tables' migrations, which run with the app's.
+   */
+  static forProducer(declaration: ProducerDeclaration): DynamicModule {
+    return {
+      module: RunsProducerModule,
+      imports: [RunsModule, BullModule.registerQueue({ name: declaration.queue })],
+      providers: [{ provide: PRODUCER_DECLARATION, useValue: declaration }],
+      exports: [RunsModule],
+    };
+  }
+}

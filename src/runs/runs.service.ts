@@ -3,21 +3,20 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bull';
-import { DataSource, EntityManager } from 'typeorm';
 import { AppError } from '../common/app-error';
 import { withTimeout } from '../common/timeout';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { exec, insertIgnore, isUniqueViolation, toDbDate } from '../database/sql';
-import { TransactionRunner } from '../database/transaction-runner';
+import { Db } from '../database/db';
+import { Dialect } from '../database/dialect';
 import { appendFailures, RunFailure, toFailure } from './failure-sanitizer';
-import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
+import type { Tx } from './producer';
 import { RunCounters } from './run-counters';
-import { rowToRun, RUN_COLUMNS } from './run-row';
+import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
 import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
-import type { Counts } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
-import { OperationRun } from './run.entity';
+import { OperationRun } from './run';
+import { Counts, EndGuard, RunsRepository } from './runs.repository';
 
 export interface StartRunInput {
   tenantId: number;
@@ -30,6 +29,8 @@ export interface StartRunInput {
   totalItems?: number;
   /** While a run with this key is pending/running in the tenant, starting again returns that run. */
   idempotencyKey?: string | null;
+  /** What the run is about (e.g. `backup_set:12`), for runsForSubject and activeRunFor. */
+  subject?: string | null;
   parentRunId?: number | null;
 }
 
@@ -73,25 +74,27 @@ export class StartNotFresh extends Error {
 }
 
 const ENQUEUE_FAILED_MESSAGE = 'The job queue was unreachable, so the run could not be queued.';
+const ZERO: Counts = { succeeded: 0, failed: 0, skipped: 0 };
 
 /**
- * The lifecycle of operation runs and the only writer of the runs table: start (or reuse), mark
- * running, record item outcomes, finish, fail. Every status write sets status_bucket in the same
- * statement, and emits a typed run.* event once it is committed.
+ * The lifecycle of operation runs and the hub's read API for other modules: start (or reuse), mark
+ * running, record item outcomes, finish, fail; a run of a tenant, the latest of a type, the runs of
+ * a subject. Every status write sets status_bucket in the same statement and emits a typed run.*
+ * event once it is committed.
  *
- * This is the hot path of every run, and on this kind of machine each statement's round trip is
- * what a run costs, so it speaks plain SQL and keeps to one statement per step: insert to start,
- * one per batch of outcomes, one to finish. Marking a fresh run running travels with its first
- * write (claimFresh), so a short run is one INSERT and one UPDATE. The daily counters follow behind
- * (RunCounters), summed over many runs.
+ * This is the hot path of every run, and on this kind of machine each statement's round trip is what
+ * a run costs, so it keeps to one statement per step (RunsRepository): insert to start, one per batch
+ * of outcomes, one to finish. Marking a fresh run running travels with its first write (claimFresh),
+ * so a short run is one INSERT and one UPDATE. The daily counters follow behind (RunCounters).
  */
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger('Runs');
 
   constructor(
-    private readonly ds: DataSource,
-    private readonly tx: TransactionRunner,
+    private readonly repo: RunsRepository,
+    private readonly db: Db,
+    private readonly dialect: Dialect,
     private readonly registry: RunTypeRegistry,
     private readonly events: EventEmitter2,
     private readonly moduleRef: ModuleRef,
@@ -99,52 +102,56 @@ export class RunsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private get mysql(): boolean {
-    return this.tx.isMysql;
-  }
-
-  private at(d: Date): Date | string {
-    return toDbDate(d, this.mysql);
-  }
-
-  // ── reads ──────────────────────────────────────────────────────────────────
+  // ── reads (the hub's read API) ─────────────────────────────────────────────
 
   /** A run of this tenant, or not-found: another tenant's run id is indistinguishable from none. */
   async getForTenant(tenantId: number, id: number): Promise<OperationRun> {
-    const [row] = await this.ds.query(
-      `SELECT ${RUN_COLUMNS} FROM operation_runs WHERE id = ? AND tenant_id = ?`,
-      [id, tenantId],
-    );
-    if (!row) throw AppError.notFound('Run');
-    return rowToRun(row);
+    const run = await this.repo.inTenant(tenantId, id);
+    if (!run) throw AppError.notFound('Run');
+    return run;
   }
 
-  async findById(id: number, em: EntityManager = this.ds.manager): Promise<OperationRun | null> {
-    const [row] = await em.query(`SELECT ${RUN_COLUMNS} FROM operation_runs WHERE id = ?`, [id]);
-    return row ? rowToRun(row) : null;
+  /** A run of this tenant and of this type, or not-found (a download route of a producer, say). */
+  async getOfType(tenantId: number, id: number, type: string): Promise<OperationRun> {
+    const run = await this.repo.inTenant(tenantId, id);
+    if (!run || run.runType() !== type) throw AppError.notFound('Run');
+    return run;
+  }
+
+  findById(id: number): Promise<OperationRun | null> {
+    return this.repo.byId(id);
+  }
+
+  /** A tenant's latest runs of a type, newest first (optionally in one bucket), with their payloads. */
+  latestOfType(
+    tenantId: number,
+    type: string,
+    opts: { bucket?: StatusBucket; limit?: number } = {},
+  ): Promise<OperationRun[]> {
+    return this.repo.latestOfType(tenantId, splitRunType(type), {
+      bucket: opts.bucket,
+      limit: opts.limit ?? 1,
+    });
+  }
+
+  /** The runs started about a subject (`backup_set:12`), newest first. */
+  runsForSubject(tenantId: number, subject: string, limit = 20): Promise<OperationRun[]> {
+    return this.repo.forSubject(tenantId, subject, { limit });
+  }
+
+  /** The queued or running run about a subject, if any. */
+  async activeRunFor(tenantId: number, subject: string): Promise<OperationRun | null> {
+    return (await this.repo.forSubject(tenantId, subject, { activeOnly: true, limit: 1 }))[0] ?? null;
   }
 
   async isCancelled(id: number): Promise<boolean> {
-    const [row] = await this.ds.query('SELECT status FROM operation_runs WHERE id = ?', [id]);
-    return !row || row.status === 'aborted';
-  }
-
-  /** The active run holding this idempotency key in the tenant, if any. */
-  async findActiveByKey(tenantId: number, idempotencyKey: string): Promise<OperationRun | null> {
-    const [row] = await this.ds.query(
-      `SELECT ${RUN_COLUMNS} FROM operation_runs WHERE tenant_id = ? AND active_key = ?`,
-      [tenantId, idempotencyKey],
-    );
-    return row ? rowToRun(row) : null;
+    const status = await this.repo.statusOf(id);
+    return status === null || status === 'aborted';
   }
 
   /** Every failed item id of a run, in no particular order. */
-  async failedItemIds(runId: number): Promise<string[]> {
-    const rows: Array<{ item_id: string }> = await this.ds.query(
-      'SELECT item_id FROM run_failed_items WHERE run_id = ?',
-      [runId],
-    );
-    return rows.map((r) => r.item_id);
+  failedItemIds(runId: number): Promise<string[]> {
+    return this.repo.failedItemIds(runId);
   }
 
   // ── start ──────────────────────────────────────────────────────────────────
@@ -158,8 +165,8 @@ export class RunsService {
       try {
         run = await this.insertPending(input, key);
       } catch (e) {
-        if (!key || !isUniqueViolation(e)) throw e;
-        const existing = await this.findActiveByKey(input.tenantId, key);
+        if (!key || !this.dialect.isUniqueViolation(e)) throw e;
+        const existing = await this.repo.activeByKey(input.tenantId, key);
         if (existing) return { run: existing, reused: true };
       }
     }
@@ -190,6 +197,7 @@ export class RunsService {
       failuresOmitted: 0,
       idempotencyKey: key,
       activeKey: key,
+      subject: input.subject ? input.subject.slice(0, 191) : null,
       jobId: null,
       attempts: 0,
       parentRunId: input.parentRunId ?? null,
@@ -198,28 +206,7 @@ export class RunsService {
       finishedAt: null,
       updatedAt: now,
     });
-    const { insertId } = await exec(
-      this.ds.manager,
-      `INSERT INTO operation_runs (tenant_id, user_id, resource, action, status, status_bucket, total_items, processed_items,
-         succeeded, failed, skipped, item_ids, payload, failures, failures_omitted, idempotency_key, active_key, attempts,
-         parent_run_id, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 'pending', 'queued', ?, 0, 0, 0, 0, ?, ?, '[]', 0, ?, ?, 0, ?, ?, ?)`,
-      [
-        run.tenantId,
-        run.userId,
-        resource,
-        action,
-        run.totalItems,
-        itemIds ? JSON.stringify(itemIds) : null,
-        JSON.stringify(run.payload),
-        key,
-        key,
-        run.parentRunId,
-        this.at(now),
-        this.at(now),
-      ],
-    );
-    run.id = insertId;
+    run.id = await this.repo.insertPending(run);
     // A run counts as "queued" (in flight) from its start until it ends.
     this.counters.add(run, [['queued', 1]]);
     this.emit(RUN_EVENTS.queued, { run: this.snapshot(run), reused: false });
@@ -266,6 +253,21 @@ export class RunsService {
     return this.registry.queues().every((name) => this.queue(name).client.status === 'ready');
   }
 
+  /** Job counts per producer queue, for metrics (each queue asked once). */
+  async queueCounts(
+    timeoutMs: number,
+  ): Promise<Array<{ queue: string; counts: Record<string, number> | null }>> {
+    return Promise.all(
+      this.registry.queues().map(async (name) => ({
+        queue: name,
+        counts: await withTimeout(this.queue(name).getJobCounts(), timeoutMs, 'timeout').then(
+          (c) => c as unknown as Record<string, number>,
+          () => null,
+        ),
+      })),
+    );
+  }
+
   // ── worker side ────────────────────────────────────────────────────────────
 
   /**
@@ -296,14 +298,8 @@ export class RunsService {
    */
   async writeStart(run: OperationRun): Promise<void> {
     const startedAt = run.startedAt ?? new Date();
-    const { affected } = await exec(
-      this.ds.manager,
-      `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
-       WHERE id = ? AND status = 'pending' AND processed_items = 0`,
-      [this.at(startedAt), run.attempts, run.jobId, this.at(new Date()), run.id],
-    );
-    if (!affected) {
-      const current = await this.findById(run.id);
+    if (!(await this.repo.writeStart(run.id, startedAt, run.attempts, run.jobId))) {
+      const current = await this.repo.byId(run.id);
       if (!current || !isActive(current.status)) throw new RunNoLongerActive(run.id);
       throw new StartNotFresh(run.id);
     }
@@ -318,16 +314,10 @@ export class RunsService {
    */
   async markRunning(runId: number, jobId: string, attempt: number): Promise<OperationRun | null> {
     const now = new Date();
-    const run = await this.findById(runId);
+    const run = await this.repo.byId(runId);
     if (!run || !isActive(run.status)) return null;
     const startedAt = run.startedAt ?? now;
-    const { affected } = await exec(
-      this.ds.manager,
-      `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
-       WHERE id = ? AND status IN ('pending', 'running')`,
-      [this.at(startedAt), attempt, jobId, this.at(now), runId],
-    );
-    if (!affected) return null;
+    if (!(await this.repo.markRunning(runId, startedAt, attempt, jobId, now))) return null;
     Object.assign(run, {
       status: 'running',
       statusBucket: 'running',
@@ -343,92 +333,57 @@ export class RunsService {
   async setTotal(runId: number, total: number): Promise<void> {
     if (!Number.isInteger(total) || total < 0)
       throw new Error(`total must be a non-negative integer, got ${total}`);
-    const { affected } = await exec(
-      this.ds.manager,
-      'UPDATE operation_runs SET total_items = ?, updated_at = ? WHERE id = ? AND processed_items <= ?',
-      [total, this.at(new Date()), runId, total],
-    );
-    if (!affected) throw new Error(`Run ${runId}: total ${total} is below the items already processed`);
+    if (!(await this.repo.setTotal(runId, total)))
+      throw new Error(`Run ${runId}: total ${total} is below the items already processed`);
   }
 
   /**
    * Adds item outcomes in one atomic UPDATE whose WHERE keeps processed ≤ total and the run running,
-   * so concurrent recorders can never break the counts. The producer's own writes (`work`) and the
+   * so concurrent recorders can never break the counts. The producer's own writes (`write`) and the
    * failure entries commit in the same transaction. `known` (from the run's context) spares a read
    * for the progress event when there is nothing else to write.
    */
   async recordItems(
     runId: number,
-    delta: { succeeded: number; failed: number; skipped: number },
+    delta: Counts,
     failures: RunFailure[],
-    work?: (em: EntityManager) => Promise<void>,
+    write?: (tx: Tx) => Promise<void>,
     known?: { tenantId: number; type: string; processedBefore: number; total: number },
   ): Promise<void> {
     const n = delta.succeeded + delta.failed + delta.skipped;
     for (const v of [delta.succeeded, delta.failed, delta.skipped]) {
       if (!Number.isInteger(v) || v < 0) throw new Error(`item counts must be non-negative integers`);
     }
-    if (n === 0 && !work) return;
-    const count = (em: EntityManager) =>
-      exec(
-        em,
-        `UPDATE operation_runs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
-           processed_items = processed_items + ?, updated_at = ?
-         WHERE id = ? AND status = 'running' AND processed_items + ? <= total_items`,
-        [delta.succeeded, delta.failed, delta.skipped, n, this.at(new Date()), runId, n],
-      );
+    if (n === 0 && !write) return;
 
-    if (known && !work && !failures.length) {
-      if (!(await count(this.ds.manager)).affected) await this.refuseRecord(runId, n);
+    if (known && !write && !failures.length) {
+      if (!(await this.repo.addCounts(runId, delta))) await this.refuseRecord(runId, n);
       this.emitProgress(runId, known.tenantId, known.type, known.processedBefore + n, known.total);
       return;
     }
 
-    const after = await this.tx.run(async (em) => {
-      if (work) await work(em);
+    const after = await this.db.transaction(async (tx) => {
+      if (write) await write(tx);
       if (n === 0) return null;
-      if (!(await count(em)).affected) await this.refuseRecord(runId, n, em);
-      const failedIds = failures.map((f) => f.item_id).filter((id): id is string => id !== null);
-      if (failedIds.length) {
-        await insertIgnore(
-          em,
-          this.mysql,
-          'run_failed_items',
-          ['run_id', 'item_id'],
-          failedIds.map((id) => [runId, id.slice(0, 191)]),
-        );
-      }
-      const [row] = await em.query(
-        `SELECT tenant_id, resource, action, processed_items, total_items, failures, failures_omitted FROM operation_runs WHERE id = ?${
-          this.mysql && failures.length ? ' FOR UPDATE' : ''
-        }`,
-        [runId],
-      );
-      if (failures.length) {
-        const current = rowToRun({ ...row, id: runId });
-        const merged = appendFailures(current.failures ?? [], current.failuresOmitted, failures);
-        await em.query('UPDATE operation_runs SET failures = ?, failures_omitted = ? WHERE id = ?', [
-          JSON.stringify(merged.failures),
-          merged.omitted,
-          runId,
-        ]);
-      }
-      return row as Record<string, unknown>;
-    });
-    if (after) {
-      this.emitProgress(
+      if (!(await this.repo.addCounts(runId, delta, tx))) await this.refuseRecord(runId, n, tx);
+      await this.repo.insertFailedItems(
+        tx,
         runId,
-        Number(after.tenant_id),
-        `${after.resource}.${after.action}`,
-        Number(after.processed_items),
-        Number(after.total_items),
+        failures.map((f) => f.item_id).filter((id): id is string => id !== null),
       );
-    }
+      const progress = await this.repo.progressOf(tx, runId, failures.length > 0);
+      if (failures.length) {
+        const merged = appendFailures(progress.failures, progress.omitted, failures);
+        await this.repo.saveFailures(tx, runId, merged.failures, merged.omitted);
+      }
+      return progress;
+    });
+    if (after) this.emitProgress(runId, after.tenantId, after.type, after.processed, after.total);
   }
 
   /** Why an outcome update matched no row: the run ended (cancelled) or the counts would break. */
-  private async refuseRecord(runId: number, n: number, em?: EntityManager): Promise<never> {
-    const run = await this.findById(runId, em);
+  private async refuseRecord(runId: number, n: number, tx?: Tx): Promise<never> {
+    const run = await this.repo.byId(runId, tx);
     if (!run || run.status !== 'running') throw new RunNoLongerActive(runId);
     throw new Error(
       `Run ${runId}: recording ${n} more items would exceed total_items (${run.processedItems}/${run.totalItems})`,
@@ -440,47 +395,20 @@ export class RunsService {
    * context tracked it and `held` the outcomes it has not written yet: one UPDATE adds those and sets
    * the final status, provided the table still holds the counts the context saw (else the row is read).
    */
-  async finish(
-    runId: number,
-    known?: OperationRun,
-    held: Counts = { succeeded: 0, failed: 0, skipped: 0 },
-  ): Promise<OperationRun | null> {
+  async finish(runId: number, known?: OperationRun, held: Counts = ZERO): Promise<OperationRun | null> {
     const n = held.succeeded + held.failed + held.skipped;
     if (known && known.status === 'pending') {
       // Done before its start was written (claimFresh): start and finish in one statement.
-      const after = Object.assign(new OperationRun(), known, {
-        succeeded: held.succeeded,
-        failed: held.failed,
-        skipped: held.skipped,
-        processedItems: n,
-      });
+      const after = Object.assign(new OperationRun(), known, { ...held, processedItems: n });
       const ended = await this.endIf(after, finalStatus(after), [], {
-        set: ', started_at = ?, attempts = ?, job_id = ?, succeeded = ?, failed = ?, skipped = ?, processed_items = ?',
-        setParams: [
-          this.at(known.startedAt ?? new Date()),
-          known.attempts,
-          known.jobId,
-          held.succeeded,
-          held.failed,
-          held.skipped,
-          n,
-        ],
-        where: ' AND processed_items = 0 AND total_items >= ?',
-        whereParams: [n],
-        beforeFinished: (run) =>
-          this.emit(RUN_EVENTS.started, {
-            run: this.snapshot(
-              Object.assign(new OperationRun(), run, {
-                status: 'running',
-                statusBucket: 'running',
-                finishedAt: null,
-              }),
-            ),
-            attempt: known.attempts,
-          }),
+        kind: 'startAndFinish',
+        startedAt: known.startedAt ?? new Date(),
+        attempts: known.attempts,
+        jobId: known.jobId,
+        counts: held,
       });
       if (ended) return ended;
-      const current = await this.findById(runId);
+      const current = await this.repo.byId(runId);
       if (!current || !isActive(current.status)) return current;
       if (current.status === 'pending' && n > current.totalItems)
         throw new Error(
@@ -496,10 +424,10 @@ export class RunsService {
         processedItems: known.processedItems + n,
       });
       const ended = await this.endIf(after, finalStatus(after), [], {
-        set: ', succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?, processed_items = processed_items + ?',
-        setParams: [held.succeeded, held.failed, held.skipped, n],
-        where: ' AND processed_items = ? AND failed = ? AND processed_items + ? <= total_items',
-        whereParams: [known.processedItems, known.failed, n],
+        kind: 'addCounts',
+        held,
+        processedBefore: known.processedItems,
+        failedBefore: known.failed,
       });
       if (ended) return ended;
     }
@@ -529,32 +457,26 @@ export class RunsService {
     decide: (run: OperationRun) => { status: RunStatus; failures: RunFailure[] },
   ): Promise<OperationRun | null> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const run = await this.findById(runId);
+      const run = await this.repo.byId(runId);
       if (!run || !isActive(run.status)) return run;
       const { status, failures } = decide(run);
       const ended = await this.endIf(run, status, failures);
       if (ended) return ended;
       // Its status changed under us (e.g. pending → running): decide again.
     }
-    return this.findById(runId);
+    return this.repo.byId(runId);
   }
 
   /**
-   * The terminal write: status, bucket and failures in one statement (plus `extra` SET and WHERE
-   * clauses), only if the run is still in the status it was read in; then the counters and run.finished.
+   * The terminal write (RunsRepository.end) of `run` as it will be, only if the row is still in the
+   * status it was read in; then the counters and run.started (for a run started and finished in one
+   * write) and run.finished.
    */
   private async endIf(
     run: OperationRun,
     status: RunStatus,
     failures: RunFailure[],
-    extra: {
-      set?: string;
-      setParams?: unknown[];
-      where?: string;
-      whereParams?: unknown[];
-      /** Called once the write matched, before run.finished is emitted. */
-      beforeFinished?: (ended: OperationRun) => void;
-    } = {},
+    guard: EndGuard = { kind: 'plain' },
   ): Promise<OperationRun | null> {
     const bucket = statusBucket(status, run.failed);
     const merged = failures.length ? appendFailures(run.failures ?? [], run.failuresOmitted, failures) : null;
@@ -567,29 +489,20 @@ export class RunsService {
       activeKey: null,
       ...(merged ? { failures: merged.failures, failuresOmitted: merged.omitted } : {}),
     });
-    const { affected } = await exec(
-      this.ds.manager,
-      `UPDATE operation_runs SET status = ?, status_bucket = ?, finished_at = ?, updated_at = ?, active_key = NULL${
-        merged ? ', failures = ?, failures_omitted = ?' : ''
-      }${extra.set ?? ''} WHERE id = ? AND status = ?${extra.where ?? ''}`,
-      [
-        status,
-        bucket,
-        this.at(now),
-        this.at(now),
-        ...(merged ? [JSON.stringify(merged.failures), merged.omitted] : []),
-        ...(extra.setParams ?? []),
-        run.id,
-        run.status,
-        ...(extra.whereParams ?? []),
-      ],
-    );
-    if (!affected) return null;
+    const list = merged ? { list: merged.failures, omitted: merged.omitted } : null;
+    if (!(await this.repo.end(run, status, bucket, list, now, guard))) return null;
     this.counters.add(run, [
       ['queued', -1],
       [bucket, 1],
     ]);
-    extra.beforeFinished?.(ended);
+    if (guard.kind === 'startAndFinish') {
+      const started = Object.assign(new OperationRun(), ended, {
+        status: 'running',
+        statusBucket: 'running',
+        finishedAt: null,
+      });
+      this.emit(RUN_EVENTS.started, { run: this.snapshot(started), attempt: guard.attempts });
+    }
     this.emit(RUN_EVENTS.finished, { run: this.snapshot(ended) });
     return ended;
   }

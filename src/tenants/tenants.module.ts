@@ -1,12 +1,10 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { Membership } from './membership.entity';
-import { Tenant } from './tenant.entity';
+import { TenantsRepository } from './tenants.repository';
 import { TenantsService } from './tenants.service';
 
+/** Tenants and memberships (user × tenant × role). */
 @Module({
-  imports: [TypeOrmModule.forFeature([Tenant, Membership])],
-  providers: [TenantsService],
+  providers: [TenantsRepository, TenantsService],
   exports: [TenantsService],
 })
 export class TenantsModule {}

@@ -1,69 +1,50 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { Membership, Role } from './membership.entity';
-import { Tenant } from './tenant.entity';
+import { Role, Tenant, TenantMembership } from './tenant';
+import { TenantsRepository } from './tenants.repository';
 
-export interface TenantMembership {
-  id: number;
-  slug: string;
-  name: string;
-  role: Role;
-}
-
+/** The tenants facade: finding tenants and who belongs to them. */
 @Injectable()
 export class TenantsService {
-  constructor(
-    @InjectRepository(Tenant) private readonly tenants: Repository<Tenant>,
-    @InjectRepository(Membership) private readonly memberships: Repository<Membership>,
-  ) {}
+  constructor(private readonly repo: TenantsRepository) {}
 
   /** The tenants a user may see, with their role in each, in a stable order for the switcher. */
   async membershipsOf(userId: number): Promise<TenantMembership[]> {
-    const rows = await this.memberships.find({
-      where: { userId },
-      relations: { tenant: true },
-      order: { tenantId: 'ASC' },
-    });
-    return rows
-      .filter((m) => m.tenant)
-      .map((m) => ({ id: m.tenant!.id, slug: m.tenant!.slug, name: m.tenant!.name, role: m.role }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return (await this.repo.membershipsOf(userId)).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   findBySlug(slug: string): Promise<Tenant | null> {
-    return this.tenants.findOne({ where: { slug } });
+    return this.repo.bySlug(slug);
   }
 
   findById(id: number): Promise<Tenant | null> {
-    return this.tenants.findOne({ where: { id } });
+    return this.repo.byId(id);
   }
 
   /** The tenant a run belongs to; an error when it was deleted meanwhile. */
   async requireById(id: number): Promise<Tenant> {
-    const tenant = await this.findById(id);
+    const tenant = await this.repo.byId(id);
     if (!tenant) throw new Error(`tenant ${id} no longer exists`);
     return tenant;
   }
 
-  async all(): Promise<Tenant[]> {
-    return this.tenants.find({ order: { id: 'ASC' } });
+  all(): Promise<Tenant[]> {
+    return this.repo.all();
   }
 
-  async count(): Promise<number> {
-    return this.tenants.count();
+  count(): Promise<number> {
+    return this.repo.count();
   }
 
   async create(slug: string, name: string): Promise<Tenant> {
-    const result = await this.tenants.insert({ slug, name, createdAt: new Date() });
-    return { id: Number(result.identifiers[0].id), slug, name, createdAt: new Date() };
+    const createdAt = new Date();
+    return { id: await this.repo.insert(slug, name, createdAt), slug, name, createdAt };
   }
 
-  async addMember(tenantId: number, userId: number, role: Role): Promise<void> {
-    await this.memberships.insert({ tenantId, userId, role, createdAt: new Date() });
+  addMember(tenantId: number, userId: number, role: Role): Promise<void> {
+    return this.repo.insertMembership(tenantId, userId, role, new Date());
   }
 
-  async removeMember(tenantId: number, userId: number): Promise<void> {
-    await this.memberships.delete({ tenantId, userId });
+  removeMember(tenantId: number, userId: number): Promise<void> {
+    return this.repo.deleteMembership(tenantId, userId);
   }
 }

@@ -1,5 +1,4 @@
 import type { Request, Response } from 'express';
-import { runHref } from '../runs/run-status';
 
 export interface FlashMessage {
   type: 'success' | 'info' | 'warning' | 'error';
@@ -16,19 +15,6 @@ export function flash(
 ): void {
   const s = req.session as unknown as { flash?: FlashMessage[] };
   s.flash = [...(s.flash ?? []), { type, message, link }];
-}
-
-/** The flash of a start: `queued`, or `reused` when the run already under way was returned; links to the run. */
-export function flashRunStart(
-  req: Request,
-  tenantSlug: string,
-  start: { run: { id: number }; reused: boolean },
-  text: { queued: string; reused: string },
-): void {
-  flash(req, start.reused ? 'info' : 'success', start.reused ? text.reused : text.queued, {
-    href: runHref(tenantSlug, start.run.id),
-    label: 'View run',
-  });
 }
 
 export function takeFlash(req: Request): FlashMessage[] {

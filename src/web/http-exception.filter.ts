@@ -1,9 +1,9 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { AppError, ERROR_STATUS, ERROR_TITLES } from './app-error';
-import { isDatabaseUnavailable, isRedisUnavailable } from './infra-errors';
-import type { AuthedRequest } from './principal';
-import { ViewLocals } from './view-locals.interceptor';
+import { AppError, ERROR_STATUS, ERROR_TITLES } from '../common/app-error';
+import { isDatabaseUnavailable, isRedisUnavailable } from '../common/infra-errors';
+import type { WebRequest } from './request';
+import { ViewLocals } from './view-locals';
 
 interface Mapped {
   status: number;
@@ -23,7 +23,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const req = ctx.getRequest<AuthedRequest>();
+    const req = ctx.getRequest<WebRequest>();
     const res = ctx.getResponse<Response>();
     const mapped = this.map(exception);
     if (mapped.status >= 500) {

@@ -1,9 +1,8 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
-import { AnonymousCsrf, csrf, isSignedIn } from '../auth/csrf';
 import { takeFlash } from './flash';
-import type { AuthedRequest } from './principal';
+import { CSRF_TOKENS, CsrfTokens, WebRequest } from './request';
 
 /**
  * What the layout needs (user, tenant switcher, CSRF token, flash) in res.locals, which Express merges
@@ -11,13 +10,11 @@ import type { AuthedRequest } from './principal';
  */
 @Injectable()
 export class ViewLocals {
-  constructor(private readonly anonymous: AnonymousCsrf) {}
+  constructor(@Inject(CSRF_TOKENS) private readonly csrf: CsrfTokens) {}
 
-  populate(req: AuthedRequest, res: Response): void {
+  populate(req: WebRequest, res: Response): void {
     const locals = res.locals;
-    // A signed-in user's token lives in their session; a visitor's in a signed cookie, so showing
-    // them the sign-in form stores nothing.
-    locals.csrfToken = isSignedIn(req) ? csrf.generateToken(req) : this.anonymous.generateToken(req, res);
+    locals.csrfToken = this.csrf.tokenFor(req, res);
     if (req.session) locals.flash = takeFlash(req);
     if (req.principal) {
       locals.user = {
@@ -29,7 +26,7 @@ export class ViewLocals {
       locals.tenants = [...req.principal.memberships]
         .sort((a, b) => a.name.localeCompare(b.name))
         .map((m) => ({ slug: m.slug, name: m.name, role: m.role, current: m.slug === req.tenant?.slug }));
-      locals.canSeeQueues = req.ability?.can('read', 'BullBoard') ?? false;
+      locals.canSeeQueues = req.canSeeQueues ?? false;
     }
     if (req.tenant) locals.tenant = req.tenant;
     locals.path = req.path;
@@ -43,7 +40,7 @@ export class ViewLocalsInterceptor implements NestInterceptor {
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
-    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const req = ctx.switchToHttp().getRequest<WebRequest>();
     if (req.path.startsWith('/api/')) return next.handle();
     this.locals.populate(req, ctx.switchToHttp().getResponse<Response>());
     return next.handle();

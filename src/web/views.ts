@@ -1,8 +1,7 @@
 import { SetMetadata } from '@nestjs/common';
 import hbs from 'hbs';
 import { join } from 'node:path';
-import { BUCKET_LABELS, StatusBucket } from '../runs/run-status';
-import { VIEWS_DIR } from './paths';
+import { VIEWS_DIR } from '../common/paths';
 import { formatNumber, humanDuration, isoTime, percent, relativeTime, utcTime } from './view-helpers';
 
 export const NO_LAYOUT = 'views:no-layout';
@@ -10,6 +9,14 @@ export const NO_LAYOUT = 'views:no-layout';
 export const NoLayout = () => SetMetadata(NO_LAYOUT, true);
 
 let registered: Promise<void> | undefined;
+
+/**
+ * A display helper of a feature's own (a status label, say), for its templates. Helpers are
+ * process-global in hbs; a module registers its own once, at start-up.
+ */
+export function registerViewHelper(name: string, fn: (...args: unknown[]) => unknown): void {
+  hbs.registerHelper(name, fn);
+}
 
 /**
  * Helpers and partials are process-global in hbs, so they are registered once. registerPartials reads
@@ -30,7 +37,6 @@ export function registerViews(): Promise<void> {
     hbs.registerHelper('num', (n: unknown) => formatNumber(n));
     hbs.registerHelper('pct', (a: unknown, b: unknown) => percent(a, b));
     hbs.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
-    hbs.registerHelper('bucketName', (b: unknown) => BUCKET_LABELS[b as StatusBucket] ?? String(b ?? ''));
     hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).map(String).join(''));
     hbs.registerHelper('year', () => new Date().getUTCFullYear());
     // Escaped output stays the default; this only joins a list for display.

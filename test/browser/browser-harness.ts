@@ -1,8 +1,8 @@
+import { runsTable } from '../factories/runs';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, BrowserContextOptions, chromium, Locator, Page } from 'playwright-core';
-import { OperationRun } from '../../src/runs/run.entity';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { createTestApp, DEMO_PASSWORD, TestApp, TestAppOptions } from '../factories/test-app';
 
@@ -277,7 +277,7 @@ function harness(
       ];
       if (errors.length) throw new Error(`browser problems:\n  ${errors.join('\n  ')}`);
     },
-    runCount: () => t.dataSource.getRepository(OperationRun).count({ where: { tenantId: contosoId } }),
+    runCount: () => runsTable(t.dataSource).count({ where: { tenantId: contosoId } }),
     async close() {
       for (const c of contexts) await c.close().catch(() => undefined);
       await browser.close().catch(() => undefined);

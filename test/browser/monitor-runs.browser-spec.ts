@@ -1,3 +1,4 @@
+import { InventoryService } from '../../src/inventory';
 import { RunsService } from '../../src/runs/runs.service';
 import { waitForTerminal } from '../factories/flows';
 import { insertRun } from '../factories/runs';
@@ -48,17 +49,21 @@ describe('browser: monitor runs and filter them', () => {
       Number(s.replace('#', '')),
     );
   const filters = () => op.page.getByRole('region', { name: 'Filters' });
-  /** The tests below look at the run the first one started. */
-  const needSync = () => {
-    if (!syncId) throw new Error('no inventory sync: the first test did not get one started');
+  let operatorId: number;
+  /**
+   * The finished sync the later tests look at: the one the first test started through the page, or,
+   * when a test runs on its own, one started here.
+   */
+  const ensureSync = async () => {
+    if (syncId) return;
+    syncId = (await h.t.get<InventoryService>(InventoryService).startSync(h.contosoId, operatorId)).run.id;
+    await waitForTerminal(h.t, syncId);
   };
 
   beforeAll(async () => {
     h = await startHarness('monitor-runs');
     const ds = h.t.dataSource;
-    const operatorId = Number(
-      (await ds.query("SELECT id FROM users WHERE email = 'operator@example.com'"))[0].id,
-    );
+    operatorId = Number((await ds.query("SELECT id FROM users WHERE email = 'operator@example.com'"))[0].id);
     const now = Date.now();
     const tenantId = h.contosoId;
     // Older runs in other buckets, types and days, so every filter has something to leave out.
@@ -111,7 +116,7 @@ describe('browser: monitor runs and filter them', () => {
   }, 90_000);
 
   it('filters the Operations list by type, status, presets and a from/to range', async () => {
-    needSync();
+    await ensureSync();
     const page = op.page;
     await op.clickTo(page.locator('nav.sidenav').getByRole('link', { name: 'Operations' }), 'operations-all');
     const all = [syncId, seeded.driftRecent, seeded.driftFailed, seeded.backupPartial, seeded.syncOld];
@@ -195,7 +200,7 @@ describe('browser: monitor runs and filter them', () => {
   }, 90_000);
 
   it('opens a run: counts, progress bar and Related links', async () => {
-    needSync();
+    await ensureSync();
     const page = op.page;
     await op.visit('/admin/t/contoso/operations', 'operations-list');
     await op.clickTo(
@@ -235,7 +240,7 @@ describe('browser: monitor runs and filter them', () => {
   }, 60_000);
 
   it('an active run page and the list follow the run to Succeeded without a reload', async () => {
-    needSync();
+    await ensureSync();
     const page = op.page;
     const queue = h.t.get<RunsService>(RunsService).queue('inventory');
     await queue.pause(true);
@@ -302,7 +307,7 @@ describe('browser: monitor runs and filter them', () => {
   }, 90_000);
 
   it('fits a phone: Operations and a run page have no horizontal overflow at 390 px', async () => {
-    needSync();
+    await ensureSync();
     const phone = await h.signIn('operator@example.com', PHONE, 'phone');
     const overflow: string[] = [];
     const check = async (what: string) => {

@@ -20,7 +20,7 @@ declare const document: {
 declare const location: { href: string };
 
 /** POST endpoints that start or change something; a readonly user must be offered none of them. */
-const STARTS = /\/(inventory\/sync|drift\/generate|add-policies|backup-sets|rename|delete|demo-fault)$/;
+const STARTS = /\/(inventory\/sync|drift\/generate|add-policies|backup-sets|rename|delete|fault)$/;
 
 /**
  * Enabled controls on the page that would start or change something: submit buttons of POST forms

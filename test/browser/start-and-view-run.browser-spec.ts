@@ -1,4 +1,4 @@
-import { demoChanges } from '../../src/inventory/demo-policies';
+import { demoChanges } from '../../src/demo';
 import { waitForTerminal } from '../factories/flows';
 import {
   BrowserHarness,

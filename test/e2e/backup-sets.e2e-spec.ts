@@ -1,10 +1,10 @@
+import { runsTable } from '../factories/runs';
 import request from 'supertest';
 import { BackupSetsService } from '../../src/backup-sets/backup-sets.service';
 import { RunsService } from '../../src/runs/runs.service';
-import { demoChanges } from '../../src/inventory/demo-policies';
-import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
+import { demoChanges } from '../../src/demo';
+import { DemoPolicySource } from '../../src/demo';
 import { NotificationsService } from '../../src/notifications/notifications.service';
-import { OperationRun } from '../../src/runs/run.entity';
 import { createSetVia, decodeHtml, startVia, waitForTerminal } from '../factories/flows';
 import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
@@ -26,7 +26,7 @@ describe('backup sets: Add policies as a run with per-item outcomes', () => {
         ])
       )[0].id,
     );
-  const runCount = () => t.dataSource.getRepository(OperationRun).count();
+  const runCount = () => runsTable(t.dataSource).count();
   const itemsOf = async (setId: number) =>
     (await t.dataSource.query('SELECT policy_id, external_id FROM backup_items WHERE backup_set_id = ?', [
       setId,

@@ -1,7 +1,7 @@
-import { demoChanges } from '../../src/inventory/demo-policies';
-import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
+import { runsTable } from '../factories/runs';
+import { demoChanges } from '../../src/demo';
+import { DemoPolicySource } from '../../src/demo';
 import { NotificationsService } from '../../src/notifications/notifications.service';
-import { OperationRun } from '../../src/runs/run.entity';
 import { RunsService } from '../../src/runs/runs.service';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { decodeHtml, startVia, viewRunLink, waitForTerminal } from '../factories/flows';
@@ -34,7 +34,7 @@ describe('inventory and drift as observable runs, with notifications', () => {
     await web.close();
   });
 
-  const runCount = () => web.dataSource.getRepository(OperationRun).count({ where: { tenantId: contoso } });
+  const runCount = () => runsTable(web.dataSource).count({ where: { tenantId: contoso } });
   /** A run's notifications once `count` are stored (they are written a few milliseconds behind). */
   const notificationsOf = (runId: number, count: number) =>
     waitFor(async () => {
@@ -119,16 +119,8 @@ describe('inventory and drift as observable runs, with notifications', () => {
   });
 
   it('two Generate clicks at once start one run', async () => {
-    await operator.agent
-      .post('/admin/t/contoso/inventory/sync')
-      .type('form')
-      .send({ _csrf: await operator.csrf() })
-      .expect(303);
-    await new Promise((r) => setTimeout(r, 10));
-    const last = (
-      await web.dataSource.query("SELECT MAX(id) AS id FROM operation_runs WHERE resource = 'inventory'")
-    )[0].id;
-    await waitForTerminal(web, Number(last));
+    const sync = await startVia(operator, '/admin/t/contoso/inventory/sync');
+    await waitForTerminal(web, sync.id);
     const driftQueue = worker.get<RunsService>(RunsService).queue('drift');
     await driftQueue.pause(true);
     try {

@@ -18,7 +18,7 @@ import {
 } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 import { SampleProducerModule } from '../fixtures/sample-producer.module';
-import { toDbDate } from '../../src/database/sql';
+import { toDbDate } from '../factories/runs';
 
 /**
  * The outside security and fault test's findings (issue "Hardening"), one describe each, on the

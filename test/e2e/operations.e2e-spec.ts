@@ -1,11 +1,9 @@
 import request from 'supertest';
-import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
+import { DemoPolicySource } from '../../src/demo';
 import { RunMaintenance } from '../../src/runs/run-maintenance';
-import { OperationRun } from '../../src/runs/run.entity';
 import { jobIdFor, RunsService } from '../../src/runs/runs.service';
-import { toDbDate } from '../../src/database/sql';
 import { createSetVia, decodeHtml, startVia, viewRunLink, waitForTerminal } from '../factories/flows';
-import { insertRun } from '../factories/runs';
+import { insertRun, runsTable, toDbDate } from '../factories/runs';
 import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
@@ -18,7 +16,7 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
   let fabrikam: number;
   let runs: RunsService;
   let demo: DemoPolicySource;
-  const repo = () => t.dataSource.getRepository(OperationRun);
+  const repo = () => runsTable(t.dataSource);
 
   async function policyIds(n: number): Promise<string[]> {
     const rows: Array<{ id: number }> = await t.dataSource.query(
@@ -127,7 +125,12 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
           .type('form')
           .send({ _csrf: await operator.csrf() })
           .expect(303);
-        await new Promise((r) => setTimeout(r, 1500));
+        // The worker notices on its next write (or its context's signal) and lets the job go.
+        const job = await t.get<RunsService>(RunsService).queue('backup-sets').getJob(`run-${started.id}`);
+        await waitFor(
+          async () => (job ? (await job.getState()) === 'completed' : true),
+          'the worker to stop',
+        );
         const run = await repo().findOneByOrFail({ id: started.id });
         expect(run.status).toBe('aborted');
         expect(run.processedItems).toBeLessThan(150);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { csrfFrom } from '../factories/test-app';
 import { assertBuilt, childPids, commandOf, isAlive, MAIN, startProcess } from '../factories/process';
+import { waitFor } from '../factories/wait';
 
 /** The app as a user runs it: `node dist/main.js`, embedded SQLite and Redis, real signals. */
 describe('process: npm start on the embedded default', () => {
@@ -54,8 +55,11 @@ describe('process: npm start on the embedded default', () => {
       const { code } = await proc.exited;
       expect(code).toBe(0);
       expect(Date.now() - started).toBeLessThan(10_000);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(redisChildren.filter(isAlive)).toEqual([]);
+      await waitFor(
+        async () => redisChildren.filter(isAlive).length === 0,
+        'the embedded redis-server to stop',
+        5000,
+      );
     } finally {
       if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
     }

@@ -1,6 +1,6 @@
+import { runsTable } from '../factories/runs';
 import request from 'supertest';
-import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
-import { OperationRun } from '../../src/runs/run.entity';
+import { DemoPolicySource } from '../../src/demo';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { createSetVia, startVia, waitForTerminal } from '../factories/flows';
 import { AppProcess, startProcess } from '../factories/process';
@@ -72,7 +72,7 @@ describe('nothing lost: a worker killed mid-run', () => {
       policy_ids: ids,
     });
 
-    const repo = web.dataSource.getRepository(OperationRun);
+    const repo = runsTable(web.dataSource);
     await waitFor(
       async () => ((await repo.findOneByOrFail({ id: started.id })).processedItems >= 500 ? true : undefined),
       'the first batch',
@@ -145,7 +145,7 @@ describe('nothing lost: Redis down while a start is requested', () => {
       .expect(503);
     expect(res.text).toContain('The job queue (Redis) is not reachable, so the run could not be started.');
     expect(res.text).not.toMatch(/at \S+ \(.*:\d+:\d+\)/);
-    const runs = t.dataSource.getRepository(OperationRun);
+    const runs = runsTable(t.dataSource);
     const failed = await runs.find({ where: { status: 'failed' } });
     expect(failed).toHaveLength(1);
     expect(failed[0].failures?.[0]).toMatchObject({ reason_code: 'queue_unavailable' });

@@ -1,7 +1,6 @@
 import request from 'supertest';
 import { AuthService } from '../../src/auth/auth.service';
 import { RUN_STATUSES, RunStatus, statusBucket, StatusBucket } from '../../src/runs/run-status';
-import { OperationRun } from '../../src/runs/run.entity';
 import { jobIdFor, RunNoLongerActive, RunsService, StartNotFresh } from '../../src/runs/runs.service';
 import { RUN_EVENTS } from '../../src/runs/run-events';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -14,7 +13,7 @@ import {
   SampleProducerModule,
 } from '../fixtures/sample-producer.module';
 import { decodeHtml, startVia, waitForTerminal } from '../factories/flows';
-import { insertRun } from '../factories/runs';
+import { insertRun, runsTable } from '../factories/runs';
 import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
@@ -307,7 +306,7 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
         const forms = [...main.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]);
         expect(forms).toEqual([]);
       }
-      const count = () => t.dataSource.getRepository(OperationRun).count({ where: { tenantId: contoso } });
+      const count = () => runsTable(t.dataSource).count({ where: { tenantId: contoso } });
       const before = await count();
       const forged = await readonly.agent
         .post('/admin/t/contoso/sample/start')
@@ -389,9 +388,9 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       const ids = new Set(results.map((r) => r.run.id));
       expect(ids.size).toBe(1);
       expect(results.filter((r) => !r.reused)).toHaveLength(1);
-      const rows = await t.dataSource
-        .getRepository(OperationRun)
-        .count({ where: { tenantId: contoso, idempotencyKey: 'same-key' } });
+      const rows = await runsTable(t.dataSource).count({
+        where: { tenantId: contoso, idempotencyKey: 'same-key' },
+      });
       expect(rows).toBe(1);
     });
 
@@ -403,7 +402,7 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
         createdAt: new Date(),
         total: 800,
       });
-      const repo = t.dataSource.getRepository(OperationRun);
+      const repo = runsTable(t.dataSource);
       let stop = false;
       const violations: string[] = [];
       let observations = 0;
@@ -541,7 +540,11 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
             type: 'sample.other',
             itemIds: ['x', 'y'],
           }));
-          await waitFor(async () => (await runs.findById(id!))?.status === 'completed', 'the short run');
+          // Until its events are out: the row can read completed a moment before they are emitted.
+          await waitFor(
+            async () => ev.seen.some(([name, runId]) => name === RUN_EVENTS.finished && runId === id),
+            'the short run to finish',
+          );
         },
       );
       ev.stop();

@@ -3,7 +3,7 @@ import TestAgent from 'supertest/lib/agent';
 import { AuthService } from '../../src/auth/auth.service';
 import { BackupSetsService } from '../../src/backup-sets/backup-sets.service';
 import { NotificationsService } from '../../src/notifications/notifications.service';
-import type { Role } from '../../src/tenants/membership.entity';
+import type { Role } from '../../src/tenants';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import {
   discoverRoutes,
@@ -167,7 +167,8 @@ const TABLE: Record<string, Row> = {
   'GET /admin/t/:tenant/policies': { expect: page() },
   'GET /admin/t/:tenant/policies/:id': { expect: page(), ids: { id: 'policy' } },
   'POST /admin/t/:tenant/inventory/sync': { expect: post(STARTERS) },
-  'POST /admin/t/:tenant/inventory/demo-fault': {
+  'GET /admin/t/:tenant/demo-source': { expect: page() },
+  'POST /admin/t/:tenant/demo-source/fault': {
     expect: post(MANAGERS),
     why: 'tenant settings (update Tenant); an empty body makes the demo source healthy',
   },

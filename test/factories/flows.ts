@@ -1,5 +1,5 @@
 import { RunsService } from '../../src/runs/runs.service';
-import { OperationRun } from '../../src/runs/run.entity';
+import { OperationRun } from '../../src/runs';
 import { Session, TestApp } from './test-app';
 import { waitFor } from './wait';
 

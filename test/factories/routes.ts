@@ -1,6 +1,6 @@
 import { AuthService } from '../../src/auth/auth.service';
 import { BackupSetsService } from '../../src/backup-sets/backup-sets.service';
-import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
+import { DemoPolicySource } from '../../src/demo';
 import { InventoryService } from '../../src/inventory/inventory.service';
 import { DriftService } from '../../src/drift/drift.service';
 import { RunTypeRegistry } from '../../src/runs/run-types.registry';

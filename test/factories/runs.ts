@@ -1,6 +1,59 @@
 import { DataSource } from 'typeorm';
-import { toDbDate } from '../../src/database/sql';
-import { RunStatus, statusBucket } from '../../src/runs/run-status';
+import { OperationRun, RunStatus } from '../../src/runs';
+import { statusBucket } from '../../src/runs/run-status';
+import { RUN_COLUMNS, toRun } from '../../src/runs/run.mapper';
+
+/** A date as the test's database stores it (the Dialect's rule, for tests that write rows directly). */
+export function toDbDate(d: Date, mysql: boolean): Date | string {
+  return mysql ? d : d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+type RunWhere = Partial<
+  Pick<OperationRun, 'id' | 'tenantId' | 'status' | 'statusBucket' | 'parentRunId' | 'idempotencyKey'>
+>;
+const COLUMN: Record<keyof RunWhere, string> = {
+  id: 'id',
+  tenantId: 'tenant_id',
+  status: 'status',
+  statusBucket: 'status_bucket',
+  parentRunId: 'parent_run_id',
+  idempotencyKey: 'idempotency_key',
+};
+
+/**
+ * The runs table read directly, for assertions about what is stored (the app reads it only through
+ * the runs module): count, find, findOneBy.
+ */
+export function runsTable(ds: DataSource) {
+  const where = (w: RunWhere = {}) => {
+    const keys = Object.keys(w) as Array<keyof RunWhere>;
+    return {
+      sql: keys.length ? ` WHERE ${keys.map((k) => `${COLUMN[k]} = ?`).join(' AND ')}` : '',
+      params: keys.map((k) => w[k]),
+    };
+  };
+  const find = async (opts: { where?: RunWhere } = {}): Promise<OperationRun[]> => {
+    const w = where(opts.where);
+    const rows = await ds.query(
+      `SELECT ${RUN_COLUMNS.join(', ')} FROM operation_runs${w.sql} ORDER BY id`,
+      w.params,
+    );
+    return rows.map(toRun);
+  };
+  return {
+    find,
+    count: async (opts: { where?: RunWhere } = {}) => {
+      const w = where(opts.where);
+      return Number((await ds.query(`SELECT COUNT(*) AS n FROM operation_runs${w.sql}`, w.params))[0].n);
+    },
+    findOneBy: async (w: RunWhere) => (await find({ where: w }))[0] ?? null,
+    findOneByOrFail: async (w: RunWhere) => {
+      const run = (await find({ where: w }))[0];
+      if (!run) throw new Error(`no run where ${JSON.stringify(w)}`);
+      return run;
+    },
+  };
+}
 
 export interface RunSeed {
   tenantId: number;

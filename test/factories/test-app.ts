@@ -11,10 +11,11 @@ import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
+import { AppLogger } from '../../src/common/app-logger';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
-import { resolveRedis } from '../../src/queue/embedded-redis';
-import { TenantsService } from '../../src/tenants/tenants.service';
+import { resolveRedis } from '../../src/queue';
+import { TenantsService } from '../../src/tenants';
 
 export const DEMO_PASSWORD = 'test-password-1';
 
@@ -126,7 +127,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     const moduleRef = await Test.createTestingModule({
       imports: [AppModule.forRoot(config, options.imports ?? [])],
     }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error'] });
+    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
+    // The app's own logger (pino, with its sanitizing error serializer), as main.ts uses it.
+    app.useLogger(app.get(AppLogger));
     await configureApp(app, config);
     await app.init();
   } catch (e) {

@@ -26,10 +26,20 @@ export class Hardening1764600000000 implements MigrationInterface {
     );
     // E-mails are stored in one normal form (NFC, lower case) and compared exactly: MySQL's default
     // collations take "ö" for "o", which let an accented variant sign in as someone else.
-    const rows: Array<{ id: number; email: string }> = await q.query('SELECT id, email FROM users');
+    const rows: Array<{ id: number; email: string }> = await q.manager
+      .createQueryBuilder()
+      .select(['id', 'email'])
+      .from('users', 'u')
+      .getRawMany();
     for (const r of rows) {
       const normal = r.email.normalize('NFC').trim().toLowerCase();
-      if (normal !== r.email) await q.query('UPDATE users SET email = ? WHERE id = ?', [normal, r.id]);
+      if (normal !== r.email)
+        await q.manager
+          .createQueryBuilder()
+          .update('users')
+          .set({ email: normal })
+          .where('id = :id', { id: r.id })
+          .execute();
     }
     if (c.mysql) {
       await q.changeColumn(

@@ -4,6 +4,7 @@ import { InventoryDriftNotifications1764300000000 } from './1764300000000-invent
 import { BackupSets1764400000000 } from './1764400000000-backup-sets';
 import { RunOperations1764500000000 } from './1764500000000-run-operations';
 import { Hardening1764600000000 } from './1764600000000-hardening';
+import { RunSubjects1764700000000 } from './1764700000000-run-subjects';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   BackupSets1764400000000,
   RunOperations1764500000000,
   Hardening1764600000000,
+  RunSubjects1764700000000,
 ];

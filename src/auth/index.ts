@@ -1,0 +1,11 @@
+/** The auth module's public face: other modules import from here only. */
+export { AuthModule } from './auth.module';
+export { AuthService } from './auth.service';
+export { AbilityFactory, inTenant } from './ability.factory';
+export type { Action, AppAbility, Principal, SubjectName } from './ability.factory';
+export { controlFor } from './controls';
+export type { Control } from './controls';
+export { Can, CurrentPrincipal, CurrentTenant, Public } from './decorators';
+export type { AuthedRequest, TenantContext } from './request';
+export { SessionsService } from './sessions.service';
+export type { ApiToken, User } from './user';

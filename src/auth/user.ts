@@ -1,0 +1,21 @@
+/** A person who signs in. The password hash never leaves the auth module's repository. */
+export interface User {
+  id: number;
+  email: string;
+  name: string;
+  /** Platform operations staff: may see the Bull board. */
+  isOps: boolean;
+  createdAt: Date;
+}
+
+/** A personal API token as its owner sees it: the token itself is shown once and never stored. */
+export interface ApiToken {
+  id: number;
+  userId: number;
+  name: string;
+  /** First characters, so a user can tell tokens apart on the profile page. */
+  tokenPrefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}

@@ -1,0 +1,43 @@
+/**
+ * The hub's public face: the one import path for producers and other modules. What is not exported
+ * here is the hub's own business.
+ */
+export { RunsModule } from './runs.module';
+export type { MigrationClass, ProducerDeclaration } from './producer-declaration';
+
+// Writing a producer
+export { RunProducer } from './producer';
+export type {
+  BatchResult,
+  ContextLine,
+  ItemOutcome,
+  ItemResult,
+  ProducerRunContext,
+  RelatedLink,
+  RunHandler,
+  RunLinkContext,
+  RunTypeDefinition,
+  Tx,
+} from './producer';
+export { RunsService } from './runs.service';
+export { answerStart } from './start-response';
+export type { StartRunInput, StartRunResult } from './runs.service';
+export { OperationRun } from './run';
+
+// Statuses, failures, links, events
+export { BUCKET_LABELS, BUCKETS, isActive, RUN_STATUSES, runHref, runType, splitRunType } from './run-status';
+export type { RunStatus, StatusBucket } from './run-status';
+export { REASON_CODES, REASON_LABELS, digestFailures } from './failure-sanitizer';
+export type { ReasonCode, RunFailure } from './failure-sanitizer';
+export { RUN_EVENTS } from './run-events';
+export type { RunEventMap, RunEventSnapshot } from './run-events';
+
+// Reading and acting on runs (Monitoring, the API)
+export { RunsQueryService } from './runs-query.service';
+export type { DayCounts, RunPage } from './runs-query.service';
+export type { Cursor, RunListFilter } from './runs.repository';
+export { RunActionsService, describeSelection } from './run-actions.service';
+export type { AuditEntry, RetryResult } from './run-actions.service';
+export { RunStallService } from './run-stall.service';
+export { RunTypeRegistry } from './run-types.registry';
+export type { RegisteredRunType } from './run-types.registry';

@@ -1,0 +1,126 @@
+import { SetMetadata } from '@nestjs/common';
+import type { Sql } from '../database/db';
+
+export type ItemResult = 'succeeded' | 'failed' | 'skipped';
+
+/** One item's outcome, as a producer reports it. */
+export interface ItemOutcome {
+  itemId: string;
+  result: ItemResult;
+  /**
+   * For failed items, either the error (the hub classifies it into a reason code and sanitizes its
+   * message) or an explicit `reasonCode` from the catalogue with a `message` of your own (sanitized too).
+   */
+  error?: unknown;
+  reasonCode?: string;
+  message?: string;
+}
+
+/** A transaction, as a producer's `write` callback gets it: its rows commit with the run's counts. */
+export type Tx = Sql;
+
+/** What one batch of `eachBatch` hands back: its outcomes (or counts alone) and the rows to write. */
+export interface BatchResult {
+  outcomes?: ItemOutcome[];
+  counts?: { succeeded?: number; failed?: number; skipped?: number };
+  /** The producer's own writes for this batch, in the same transaction as the run's counts. */
+  write?: (tx: Tx) => Promise<void>;
+}
+
+/**
+ * What a producer's handler gets while its job runs. Outcomes are recorded through it, so counts,
+ * failures and progress events stay consistent whatever the producer does.
+ */
+export interface ProducerRunContext {
+  readonly id: number;
+  readonly tenantId: number;
+  /** The items the run was started with (empty for runs that learn their items while running). */
+  readonly itemIds: string[];
+  readonly payload: Record<string, unknown>;
+  /**
+   * Items already recorded by an earlier attempt of this run (its worker died, or a transient error
+   * was retried). Handlers that walk their items in a stable order resume here; since outcomes and
+   * the producer's writes commit together, nothing is done twice.
+   */
+  readonly alreadyProcessed: number;
+  /**
+   * Aborted when the run is cancelled by an operator or its worker is stopping: a long handler
+   * checks it (or lets `eachBatch` do so) and stops at its next batch. Its `reason` says which.
+   */
+  readonly signal: AbortSignal;
+  /** The number of items, for runs that learn it only while running (a sync, say). */
+  setTotal(total: number): Promise<void>;
+  /** Records a batch of outcomes; `write` runs in the same transaction as the counts. */
+  record(outcomes: ItemOutcome[], write?: (tx: Tx) => Promise<void>): Promise<void>;
+  /** Records outcomes by count alone (no per-item failure entry), with `write` as in record(). */
+  recordCounts(
+    counts: { succeeded?: number; failed?: number; skipped?: number },
+    write?: (tx: Tx) => Promise<void>,
+  ): Promise<void>;
+  /**
+   * Walks `items` from `alreadyProcessed` on in batches of `size`: stops when the run is cancelled or
+   * the worker is stopping, and records each batch's outcomes with its writes in one transaction.
+   */
+  eachBatch<T>(items: readonly T[], size: number, fn: (batch: T[]) => Promise<BatchResult>): Promise<void>;
+  /** True once an operator cancelled the run (asks the database). */
+  isCancelled(): Promise<boolean>;
+  /**
+   * Whether the hub would retry this error if it left the handler (a transient provider fault, with
+   * attempts left): a handler that reports per-item failures rethrows these instead, and the job
+   * resumes after its last recorded batch.
+   */
+  isTransient(err: unknown): boolean;
+}
+
+/** A producer's job logic: runs inside a worker with a context that records outcomes on the run. */
+export interface RunHandler {
+  handle(ctx: ProducerRunContext): Promise<void>;
+}
+
+export interface RelatedLink {
+  label: string;
+  href: string;
+  description?: string;
+}
+
+/** A readable line of the run's producer context on the detail page. */
+export interface ContextLine {
+  label: string;
+  value: string;
+  href?: string;
+}
+
+/** What the hub hands to a producer's callbacks: the run's tenant slug for building links, and its fields. */
+export interface RunLinkContext {
+  id: number;
+  tenantSlug: string;
+  payload: Record<string, unknown>;
+  status: string;
+  itemIds: string[] | null;
+}
+
+export interface RunTypeDefinition {
+  /** resource.action in snake_case, e.g. "drift.generate"; a duplicate stops boot. */
+  type: string;
+  /** Shown in lists, filters and notifications, e.g. "Drift generation". */
+  label: string;
+  /**
+   * The Bull queue its jobs go to. Optional: by default the queue its module declared with
+   * `RunsModule.forProducer({ queue })`; naming another stops boot.
+   */
+  queue?: string;
+  /** Links for the run detail's Related section. */
+  related?(run: RunLinkContext): RelatedLink[] | Promise<RelatedLink[]>;
+  /** The payload in words for the detail page; defaults to its keys and values. */
+  describe?(run: RunLinkContext): ContextLine[] | Promise<ContextLine[]>;
+  /** Jobs of this type processed at once per worker; defaults to QUEUE_CONCURRENCY. */
+  concurrency?: number;
+}
+
+export const RUN_PRODUCER = Symbol('RUN_PRODUCER');
+
+/**
+ * Marks a provider as the handler of a run type. The hub finds it at boot, so a producer module
+ * plugs in by declaring the provider — nothing in src/runs changes.
+ */
+export const RunProducer = (definition: RunTypeDefinition) => SetMetadata(RUN_PRODUCER, definition);

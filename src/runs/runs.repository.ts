@@ -1,0 +1,512 @@
+import { Injectable } from '@nestjs/common';
+import { Db, Sql } from '../database/db';
+import { Dialect } from '../database/dialect';
+import { placeholders, readDate, readJson, readNum } from '../database/sql';
+import type { RunFailure } from './failure-sanitizer';
+import type { RunStatus, StatusBucket } from './run-status';
+import { OperationRun } from './run';
+import { RUN_COLUMNS, SUMMARY_COLUMNS, toRun } from './run.mapper';
+
+export interface Counts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface Cursor {
+  createdAt: Date;
+  id: number;
+}
+
+export interface RunListFilter {
+  tenantId: number;
+  type?: { resource: string; action: string };
+  bucket?: StatusBucket;
+  from?: Date;
+  /** Exclusive upper bound. */
+  to?: Date;
+  /** Keyset position: rows older than this (default) or newer than it. */
+  cursor?: Cursor;
+  direction?: 'older' | 'newer';
+  limit: number;
+}
+
+/**
+ * How a terminal write finds the row it may end, besides "still in the status it was read in":
+ * - `plain`: nothing else;
+ * - `startAndFinish`: a fresh run done before its start was written — the start fields and all its
+ *   counts go in the same statement, provided nothing was recorded meanwhile;
+ * - `addCounts`: the outcomes its context still held are added, provided the table holds the
+ *   counts the context saw.
+ */
+export type EndGuard =
+  | { kind: 'plain' }
+  | { kind: 'startAndFinish'; startedAt: Date; attempts: number; jobId: string | null; counts: Counts }
+  | { kind: 'addCounts'; held: Counts; processedBefore: number; failedBefore: number };
+
+const total = (c: Counts) => c.succeeded + c.failed + c.skipped;
+
+/**
+ * The SQL of the runs tables (operation_runs, run_failed_items, run_audit, run_daily_counts), each
+ * statement written once. The lifecycle's statements are the hot path of every run: one per step,
+ * guarded in their WHERE clause so concurrent writers can never break the counts.
+ */
+@Injectable()
+export class RunsRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
+
+  // ── lifecycle ──────────────────────────────────────────────────────────────
+
+  /** Inserts a queued run; throws the driver's unique violation when its active key is taken. */
+  async insertPending(run: OperationRun): Promise<number> {
+    const { insertId } = await this.db.exec(
+      `INSERT INTO operation_runs (tenant_id, user_id, resource, action, status, status_bucket, total_items, processed_items,
+         succeeded, failed, skipped, item_ids, payload, failures, failures_omitted, idempotency_key, active_key, subject,
+         attempts, parent_run_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', 'queued', ?, 0, 0, 0, 0, ?, ?, '[]', 0, ?, ?, ?, 0, ?, ?, ?)`,
+      [
+        run.tenantId,
+        run.userId,
+        run.resource,
+        run.action,
+        run.totalItems,
+        run.itemIds ? JSON.stringify(run.itemIds) : null,
+        JSON.stringify(run.payload ?? {}),
+        run.idempotencyKey,
+        run.activeKey,
+        run.subject,
+        run.parentRunId,
+        this.dialect.date(run.createdAt),
+        this.dialect.date(run.updatedAt),
+      ],
+    );
+    return insertId;
+  }
+
+  /** A fresh run's start; false when the row is no longer the queued one. */
+  async writeStart(id: number, startedAt: Date, attempts: number, jobId: string | null): Promise<boolean> {
+    const { affected } = await this.db.exec(
+      `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
+       WHERE id = ? AND status = 'pending' AND processed_items = 0`,
+      [this.dialect.date(startedAt), attempts, jobId, this.dialect.date(new Date()), id],
+    );
+    return affected > 0;
+  }
+
+  /** A run (re)started by a later pickup of its job; false when it ended meanwhile. */
+  async markRunning(
+    id: number,
+    startedAt: Date,
+    attempts: number,
+    jobId: string,
+    at: Date,
+  ): Promise<boolean> {
+    const { affected } = await this.db.exec(
+      `UPDATE operation_runs SET status = 'running', status_bucket = 'running', started_at = ?, attempts = ?, job_id = ?, updated_at = ?
+       WHERE id = ? AND status IN ('pending', 'running')`,
+      [this.dialect.date(startedAt), attempts, jobId, this.dialect.date(at), id],
+    );
+    return affected > 0;
+  }
+
+  /** false when more items than that were processed already. */
+  async setTotal(id: number, totalItems: number): Promise<boolean> {
+    const { affected } = await this.db.exec(
+      'UPDATE operation_runs SET total_items = ?, updated_at = ? WHERE id = ? AND processed_items <= ?',
+      [totalItems, this.dialect.date(new Date()), id, totalItems],
+    );
+    return affected > 0;
+  }
+
+  /** Adds outcomes to a running run, keeping processed ≤ total; false when that would break or it ended. */
+  async addCounts(id: number, delta: Counts, db: Sql = this.db): Promise<boolean> {
+    const n = total(delta);
+    const { affected } = await db.exec(
+      `UPDATE operation_runs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
+         processed_items = processed_items + ?, updated_at = ?
+       WHERE id = ? AND status = 'running' AND processed_items + ? <= total_items`,
+      [delta.succeeded, delta.failed, delta.skipped, n, this.dialect.date(new Date()), id, n],
+    );
+    return affected > 0;
+  }
+
+  /** Failed item ids, uncapped (retry reads them); ids longer than the key allows are cut. */
+  async insertFailedItems(db: Sql, runId: number, itemIds: string[]): Promise<void> {
+    if (!itemIds.length) return;
+    const s = this.dialect.insertIgnore(
+      'run_failed_items',
+      ['run_id', 'item_id'],
+      itemIds.map((id) => [runId, id.slice(0, 191)]),
+    );
+    await db.exec(s.sql, s.params);
+  }
+
+  /** The counts and failure list of a run inside a transaction, locked when the failures will change. */
+  async progressOf(
+    db: Sql,
+    id: number,
+    lock: boolean,
+  ): Promise<{
+    tenantId: number;
+    type: string;
+    processed: number;
+    total: number;
+    failures: RunFailure[];
+    omitted: number;
+  }> {
+    const [row] = await db.query(
+      `SELECT tenant_id, resource, action, processed_items, total_items, failures, failures_omitted FROM operation_runs WHERE id = ?${
+        lock ? this.dialect.forUpdate() : ''
+      }`,
+      [id],
+    );
+    return {
+      tenantId: readNum(row.tenant_id),
+      type: `${row.resource}.${row.action}`,
+      processed: readNum(row.processed_items),
+      total: readNum(row.total_items),
+      failures: readJson<RunFailure[]>(row.failures, []),
+      omitted: readNum(row.failures_omitted),
+    };
+  }
+
+  async saveFailures(db: Sql, id: number, failures: RunFailure[], omitted: number): Promise<void> {
+    await db.exec('UPDATE operation_runs SET failures = ?, failures_omitted = ? WHERE id = ?', [
+      JSON.stringify(failures),
+      omitted,
+      id,
+    ]);
+  }
+
+  /**
+   * The terminal write: status, bucket and failures in one statement, only if the run is still in the
+   * status it was read in and the guard holds. False when it matched no row.
+   */
+  async end(
+    run: OperationRun,
+    status: RunStatus,
+    bucket: StatusBucket,
+    failures: { list: RunFailure[]; omitted: number } | null,
+    at: Date,
+    guard: EndGuard = { kind: 'plain' },
+  ): Promise<boolean> {
+    const set = ['status = ?', 'status_bucket = ?', 'finished_at = ?', 'updated_at = ?', 'active_key = NULL'];
+    const params: unknown[] = [status, bucket, this.dialect.date(at), this.dialect.date(at)];
+    if (failures) {
+      set.push('failures = ?', 'failures_omitted = ?');
+      params.push(JSON.stringify(failures.list), failures.omitted);
+    }
+    const where = ['id = ?', 'status = ?'];
+    const whereParams: unknown[] = [run.id, run.status];
+    if (guard.kind === 'startAndFinish') {
+      const c = guard.counts;
+      set.push(
+        'started_at = ?',
+        'attempts = ?',
+        'job_id = ?',
+        'succeeded = ?',
+        'failed = ?',
+        'skipped = ?',
+        'processed_items = ?',
+      );
+      params.push(
+        this.dialect.date(guard.startedAt),
+        guard.attempts,
+        guard.jobId,
+        c.succeeded,
+        c.failed,
+        c.skipped,
+        total(c),
+      );
+      where.push('processed_items = 0', 'total_items >= ?');
+      whereParams.push(total(c));
+    } else if (guard.kind === 'addCounts') {
+      const h = guard.held;
+      set.push(
+        'succeeded = succeeded + ?',
+        'failed = failed + ?',
+        'skipped = skipped + ?',
+        'processed_items = processed_items + ?',
+      );
+      params.push(h.succeeded, h.failed, h.skipped, total(h));
+      where.push('processed_items = ?', 'failed = ?', 'processed_items + ? <= total_items');
+      whereParams.push(guard.processedBefore, guard.failedBefore, total(h));
+    }
+    const { affected } = await this.db.exec(
+      `UPDATE operation_runs SET ${set.join(', ')} WHERE ${where.join(' AND ')}`,
+      [...params, ...whereParams],
+    );
+    return affected > 0;
+  }
+
+  // ── reads ──────────────────────────────────────────────────────────────────
+
+  async byId(id: number, db: Sql = this.db): Promise<OperationRun | null> {
+    const [row] = await db.query(`SELECT ${RUN_COLUMNS.join(', ')} FROM operation_runs WHERE id = ?`, [id]);
+    return row ? toRun(row) : null;
+  }
+
+  async inTenant(tenantId: number, id: number): Promise<OperationRun | null> {
+    const [row] = await this.db.query(
+      `SELECT ${RUN_COLUMNS.join(', ')} FROM operation_runs WHERE id = ? AND tenant_id = ?`,
+      [id, tenantId],
+    );
+    return row ? toRun(row) : null;
+  }
+
+  async statusOf(id: number): Promise<RunStatus | null> {
+    const [row] = await this.db.query<{ status: RunStatus }>(
+      'SELECT status FROM operation_runs WHERE id = ?',
+      [id],
+    );
+    return row?.status ?? null;
+  }
+
+  /** Which of these runs were cancelled (or are gone): one statement for all of a worker's runs. */
+  async endedAmong(ids: number[]): Promise<Set<number>> {
+    if (!ids.length) return new Set();
+    const rows = await this.db.query<{ id: number }>(
+      `SELECT id FROM operation_runs WHERE id IN (${placeholders(ids.length)}) AND status IN ('pending', 'running')`,
+      ids,
+    );
+    const active = new Set(rows.map((r) => readNum(r.id)));
+    return new Set(ids.filter((id) => !active.has(id)));
+  }
+
+  async activeByKey(tenantId: number, key: string): Promise<OperationRun | null> {
+    const [row] = await this.db.query(
+      `SELECT ${RUN_COLUMNS.join(', ')} FROM operation_runs WHERE tenant_id = ? AND active_key = ?`,
+      [tenantId, key],
+    );
+    return row ? toRun(row) : null;
+  }
+
+  async failedItemIds(runId: number): Promise<string[]> {
+    const rows = await this.db.query<{ item_id: string }>(
+      'SELECT item_id FROM run_failed_items WHERE run_id = ?',
+      [runId],
+    );
+    return rows.map((r) => r.item_id);
+  }
+
+  /** A tenant's runs of one type, newest first, full (payload included). */
+  async latestOfType(
+    tenantId: number,
+    type: { resource: string; action: string },
+    opts: { bucket?: StatusBucket; limit: number },
+  ): Promise<OperationRun[]> {
+    const bucket = opts.bucket ? ' AND status_bucket = ?' : '';
+    const rows = await this.db.query(
+      `SELECT ${RUN_COLUMNS.join(', ')} FROM operation_runs
+       WHERE tenant_id = ? AND resource = ? AND action = ?${bucket} ORDER BY created_at DESC, id DESC LIMIT ${Math.trunc(opts.limit)}`,
+      [tenantId, type.resource, type.action, ...(opts.bucket ? [opts.bucket] : [])],
+    );
+    return rows.map(toRun);
+  }
+
+  /** The runs about one subject, newest first; only active ones when asked. */
+  async forSubject(
+    tenantId: number,
+    subject: string,
+    opts: { activeOnly?: boolean; limit: number },
+  ): Promise<OperationRun[]> {
+    const active = opts.activeOnly ? " AND status IN ('pending', 'running')" : '';
+    const rows = await this.db.query(
+      `SELECT ${SUMMARY_COLUMNS.join(', ')} FROM operation_runs
+       WHERE tenant_id = ? AND subject = ?${active} ORDER BY id DESC LIMIT ${Math.trunc(opts.limit)}`,
+      [tenantId, subject],
+    );
+    return rows.map(toRun);
+  }
+
+  /**
+   * A list page, keyset-paged on (created_at, id) over indexes that end in those columns, so page 400
+   * costs what page 1 costs and rows arriving meanwhile never shift a page.
+   */
+  async list(filter: RunListFilter, full: boolean): Promise<OperationRun[]> {
+    const { sql, params } = this.listQuery(filter, full);
+    return (await this.db.query(sql, params)).map(toRun);
+  }
+
+  /** The SQL of a list page (also what the benchmark EXPLAINs). */
+  listQuery(filter: RunListFilter, full = false): { sql: string; params: unknown[] } {
+    const where: string[] = ['tenant_id = ?'];
+    const params: unknown[] = [filter.tenantId];
+    if (filter.bucket) {
+      where.push('status_bucket = ?');
+      params.push(filter.bucket);
+    }
+    if (filter.type) {
+      where.push('resource = ? AND action = ?');
+      params.push(filter.type.resource, filter.type.action);
+    }
+    if (filter.from) {
+      where.push('created_at >= ?');
+      params.push(this.dialect.date(filter.from));
+    }
+    if (filter.to) {
+      where.push('created_at < ?');
+      params.push(this.dialect.date(filter.to));
+    }
+    const newer = filter.direction === 'newer';
+    if (filter.cursor) {
+      // The range form (a bound on created_at plus a tie-break) lets the index do the skipping.
+      const c = this.dialect.date(filter.cursor.createdAt);
+      where.push(
+        newer
+          ? 'created_at >= ? AND (created_at > ? OR id > ?)'
+          : 'created_at <= ? AND (created_at < ? OR id < ?)',
+      );
+      params.push(c, c, filter.cursor.id);
+    }
+    const order = newer ? 'ASC' : 'DESC';
+    const index = filter.bucket
+      ? 'ix_runs_tenant_bucket_created'
+      : filter.type
+        ? 'ix_runs_tenant_type_created'
+        : 'ix_runs_tenant_created';
+    const sql = `SELECT ${(full ? RUN_COLUMNS : SUMMARY_COLUMNS).join(', ')}
+      FROM operation_runs ${this.dialect.forceIndex(index)}
+      WHERE ${where.join(' AND ')}
+      ORDER BY created_at ${order}, id ${order}
+      LIMIT ${Math.max(1, Math.min(filter.limit, 500)) + 1}`;
+    return { sql, params };
+  }
+
+  /** Children of a run (retries), newest first. */
+  async children(tenantId: number, parentId: number): Promise<OperationRun[]> {
+    const rows = await this.db.query(
+      `SELECT ${SUMMARY_COLUMNS.join(', ')} FROM operation_runs WHERE parent_run_id = ? AND tenant_id = ? ORDER BY id DESC LIMIT 50`,
+      [parentId, tenantId],
+    );
+    return rows.map(toRun);
+  }
+
+  /** How long a type's recent successful runs took, for the stalled flag. */
+  async recentDurationsMs(tenantId: number, resource: string, action: string): Promise<number[]> {
+    const rows = await this.db.query(
+      `SELECT started_at, finished_at FROM operation_runs
+       WHERE tenant_id = ? AND resource = ? AND action = ? AND status_bucket = 'succeeded' ORDER BY created_at DESC LIMIT 20`,
+      [tenantId, resource, action],
+    );
+    return rows
+      .map((r) => (readDate(r.finished_at)?.getTime() ?? 0) - (readDate(r.started_at)?.getTime() ?? 0))
+      .filter((d) => d > 0);
+  }
+
+  // ── maintenance ────────────────────────────────────────────────────────────
+
+  /** Runs whose last write is older than the cut-offs: candidates for a lost job. */
+  async stale(pendingBefore: Date, runningBefore: Date): Promise<number[]> {
+    const rows = await this.db.query<{ id: number }>(
+      `SELECT id FROM operation_runs
+       WHERE (status = 'pending' AND updated_at < ?) OR (status = 'running' AND updated_at < ?) ORDER BY id LIMIT 500`,
+      [this.dialect.date(pendingBefore), this.dialect.date(runningBefore)],
+    );
+    return rows.map((r) => readNum(r.id));
+  }
+
+  async endedBefore(cutoff: Date, limit: number): Promise<number[]> {
+    const rows = await this.db.query<{ id: number }>(
+      `SELECT id FROM operation_runs WHERE created_at < ? AND status NOT IN ('pending', 'running') ORDER BY created_at, id LIMIT ${Math.trunc(limit)}`,
+      [this.dialect.date(cutoff)],
+    );
+    return rows.map((r) => readNum(r.id));
+  }
+
+  /** Deletes runs and what hangs off them, in one transaction. */
+  async deleteRuns(ids: number[]): Promise<void> {
+    const list = placeholders(ids.length);
+    await this.db.transaction(async (tx) => {
+      for (const table of ['run_failed_items', 'run_audit'])
+        await tx.exec(`DELETE FROM ${table} WHERE run_id IN (${list})`, ids);
+      await tx.exec(`DELETE FROM operation_runs WHERE id IN (${list})`, ids);
+    });
+  }
+
+  // ── audit ──────────────────────────────────────────────────────────────────
+
+  async insertAudit(run: OperationRun, userId: number | null, action: string, detail: string): Promise<void> {
+    await this.db.exec(
+      'INSERT INTO run_audit (run_id, tenant_id, user_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [run.id, run.tenantId, userId, action, detail.slice(0, 300), this.dialect.date(new Date())],
+    );
+  }
+
+  async auditOf(
+    tenantId: number,
+    runId: number,
+  ): Promise<Array<{ at: Date; userId: number | null; action: string; detail: string }>> {
+    const rows = await this.db.query(
+      'SELECT created_at, user_id, action, detail FROM run_audit WHERE run_id = ? AND tenant_id = ? ORDER BY id',
+      [runId, tenantId],
+    );
+    return rows.map((r) => ({
+      at: readDate(r.created_at)!,
+      userId: r.user_id === null ? null : readNum(r.user_id),
+      action: String(r.action),
+      detail: String(r.detail),
+    }));
+  }
+
+  // ── daily counters ─────────────────────────────────────────────────────────
+
+  async addDailyCounts(
+    rows: Array<{
+      tenantId: number;
+      day: string;
+      resource: string;
+      action: string;
+      bucket: StatusBucket;
+      n: number;
+    }>,
+  ): Promise<void> {
+    if (!rows.length) return;
+    const s = this.dialect.upsert(
+      'run_daily_counts',
+      ['tenant_id', 'day', 'resource', 'action', 'bucket', 'n'],
+      rows.map((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
+      ['tenant_id', 'day', 'resource', 'action', 'bucket'],
+      ['n'],
+      'add',
+    );
+    await this.db.exec(s.sql, s.params);
+  }
+
+  /**
+   * Recomputes the counters of days from `sinceDay` on from the runs themselves. Active runs count
+   * under "queued", as the lifecycle keeps them.
+   */
+  async recountDays(sinceDay: string): Promise<void> {
+    const day = this.dialect.dayOf('created_at');
+    const bucket = "CASE WHEN status_bucket = 'running' THEN 'queued' ELSE status_bucket END";
+    await this.db.transaction(async (tx) => {
+      await tx.exec('DELETE FROM run_daily_counts WHERE day >= ?', [sinceDay]);
+      await tx.exec(
+        `INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n)
+         SELECT tenant_id, ${day}, resource, action, ${bucket}, COUNT(*) FROM operation_runs
+         WHERE created_at >= ? GROUP BY tenant_id, ${day}, resource, action, ${bucket}`,
+        [this.dialect.date(new Date(`${sinceDay}T00:00:00Z`))],
+      );
+    });
+  }
+
+  async deleteDailyCountsBefore(day: string): Promise<void> {
+    await this.db.exec('DELETE FROM run_daily_counts WHERE day < ?', [day]);
+  }
+
+  /** Runs per day and bucket from `firstDay` on, from the counters. */
+  async dailyCounts(
+    tenantId: number,
+    firstDay: string,
+  ): Promise<Array<{ day: string; bucket: StatusBucket; n: number }>> {
+    const rows = await this.db.query(
+      'SELECT day, bucket, SUM(n) AS n FROM run_daily_counts WHERE tenant_id = ? AND day >= ? GROUP BY day, bucket',
+      [tenantId, firstDay],
+    );
+    return rows.map((r) => ({ day: String(r.day), bucket: r.bucket as StatusBucket, n: readNum(r.n) }));
+  }
+}

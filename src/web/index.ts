@@ -1,0 +1,10 @@
+/** Page plumbing shared by every module that serves pages; it depends on no feature module. */
+export { flash, redirectSeeOther, takeFlash } from './flash';
+export type { FlashMessage } from './flash';
+export { formBody } from './form-body';
+export { HttpExceptionFilter } from './http-exception.filter';
+export { CSRF_TOKENS } from './request';
+export type { CsrfTokens, RequestPrincipal, RequestTenant, WebRequest } from './request';
+export { ViewLocals, ViewLocalsInterceptor } from './view-locals';
+export { humanDuration, formatNumber, relativeTime, utcTime } from './view-helpers';
+export { NO_LAYOUT, NoLayout, registerViewHelper, registerViews } from './views';
