@@ -1,0 +1,13 @@
+export { EncryptionError, KeyRing, SecretBox, associatedData, loadKeyRing, parseKeyRing } from './encryption';
+export type { EncryptionErrorCode } from './encryption';
+export { GRAPH_CREDENTIALS } from './graph-credentials';
+export type { GraphCredential, GraphCredentialsProvider } from './graph-credentials';
+export type { GraphWait } from './graph-http.client';
+export { GraphPolicySource } from './graph-policy-source';
+export type { ConnectionCheck, GraphReadOptions } from './graph-policy-source';
+export { GRAPH_POLICY_TYPES, GRAPH_POLICY_TYPE_KEYS, graphPolicyType } from './graph-policy-types';
+export type { GraphPolicyType, GraphPolicyTypeInfo } from './graph-policy-types';
+export { GraphTokenProvider } from './graph-token.provider';
+export { GraphModule } from './graph.module';
+export type { GraphModuleOptions } from './graph.module';
+export { normalizeGraphPayload } from './normalize-graph-payload';
