@@ -15,6 +15,11 @@ export interface BenchSizes {
   driftPolicies: number;
   webSeconds: number;
   webRounds: number;
+  /** Seconds per page and round against the bare baselines (rounds × seconds per page in all). */
+  baselineSeconds: number;
+  baselineRounds: number;
+  /** `npm start`s per tree whose median is reported. */
+  startupRuns: number;
 }
 
 export const FULL: BenchSizes = {
@@ -29,6 +34,9 @@ export const FULL: BenchSizes = {
   driftPolicies: 50_000,
   webSeconds: 5,
   webRounds: 2,
+  baselineSeconds: 4,
+  baselineRounds: 2,
+  startupRuns: 3,
 };
 
 export const SMOKE: BenchSizes = {
@@ -43,6 +51,9 @@ export const SMOKE: BenchSizes = {
   driftPolicies: 2000,
   webSeconds: 1,
   webRounds: 1,
+  baselineSeconds: 1,
+  baselineRounds: 1,
+  startupRuns: 1,
 };
 
 export interface BenchContext {

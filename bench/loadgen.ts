@@ -10,7 +10,10 @@ import { join } from 'node:path';
  */
 
 export interface LoadSpec {
-  /** Requested in turn, round-robin over all connections. */
+  /**
+   * Requested in turn, round-robin over all connections: a path on the worker's port, or a whole
+   * `http://127.0.0.1:<port>/…` URL for another server (a bare baseline, the app in its own process).
+   */
   paths: string[];
   headers: Record<string, string>;
   /** Per connection (k-th connection takes entry k mod length), e.g. one session each; else `headers`. */
@@ -47,10 +50,23 @@ interface Sample {
   error?: string;
 }
 
-function requestOnce(agent: http.Agent, port: number, path: string, headers: Record<string, string>) {
+interface Target {
+  host: string;
+  port: number;
+  path: string;
+}
+
+function targetOf(pathOrUrl: string, port: number): Target {
+  if (!pathOrUrl.startsWith('http://')) return { host: '127.0.0.1', port, path: pathOrUrl };
+  const url = new URL(pathOrUrl);
+  return { host: url.hostname, port: Number(url.port), path: url.pathname + url.search };
+}
+
+function requestOnce(agent: http.Agent, target: Target, headers: Record<string, string>) {
+  const { host, port, path } = target;
   return new Promise<Sample>((resolve) => {
     const t0 = performance.now();
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'GET', headers, agent }, (res) => {
+    const req = http.request({ host, port, path, method: 'GET', headers, agent }, (res) => {
       let bytes = 0;
       const keep: Buffer[] = [];
       const status = res.statusCode ?? 0;
@@ -84,7 +100,8 @@ function requestOnce(agent: http.Agent, port: number, path: string, headers: Rec
 async function runLoad(port: number, spec: LoadSpec): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections });
   let next = 0;
-  const pathFor = () => spec.paths[next++ % spec.paths.length];
+  const targets = spec.paths.map((p) => targetOf(p, port));
+  const targetFor = () => targets[next++ % targets.length];
   const result: LoadResult = {
     count: 0,
     elapsedMs: 0,
@@ -114,7 +131,7 @@ async function runLoad(port: number, spec: LoadSpec): Promise<LoadResult> {
     Array.from({ length: spec.connections }, async (_, k) => {
       while (warm < spec.warmup) {
         warm++;
-        const s = await requestOnce(agent, port, pathFor(), headersOf(k));
+        const s = await requestOnce(agent, targetFor(), headersOf(k));
         if (s.error && result.errors.length < 5) result.errors.push(`warm-up: ${s.error}`);
       }
     }),
@@ -128,7 +145,7 @@ async function runLoad(port: number, spec: LoadSpec): Promise<LoadResult> {
     Array.from({ length: spec.connections }, async (_, k) => {
       while (issued < limit && performance.now() < deadline) {
         issued++;
-        record(await requestOnce(agent, port, pathFor(), headersOf(k)));
+        record(await requestOnce(agent, targetFor(), headersOf(k)));
       }
     }),
   );

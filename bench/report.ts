@@ -2,11 +2,13 @@ import { Figure, missBy } from './context';
 import { planText } from './explain';
 import type { MachineInfo } from './machine';
 import type { CpuProfileSummary } from './profile';
+import type { BaselineResults } from './sections/baselines';
 import type { BookkeepingResults } from './sections/bookkeeping';
 import type { BulkResults } from './sections/bulk-items';
 import type { DriftResults } from './sections/drift';
 import { CASES, flaggedPlan, ListResults, ScaleResult, scaleName } from './sections/list';
 import type { WebResults } from './sections/web';
+import type { StartupResults } from './startup';
 import { fmt } from './stats';
 
 export interface BenchResults {
@@ -19,6 +21,8 @@ export interface BenchResults {
   bulk?: BulkResults;
   drift?: DriftResults;
   web?: WebResults;
+  baselines?: BaselineResults;
+  startup?: StartupResults;
   profiles: Record<string, CpuProfileSummary>;
   /** 1/5/15-minute load average as each section started. */
   sectionLoad: Record<string, string>;
@@ -26,7 +30,7 @@ export interface BenchResults {
 }
 
 export function allFigures(r: BenchResults): Figure[] {
-  return [r.list, r.bookkeeping, r.bulk, r.drift, r.web]
+  return [r.list, r.bookkeeping, r.bulk, r.drift, r.web, r.baselines, r.startup]
     .flatMap((s) => s?.figures ?? [])
     .sort((a, b) => a.section.localeCompare(b.section));
 }
@@ -108,7 +112,7 @@ function listDetails(l: ListResults): string {
   );
   out.push('');
   out.push(
-    `Bull Board's failed-jobs API (\`/admin/queues/api/queues?activeQueue=bench-board&status=failed&page=1&jobsPerPage=10\`, ${l.boardJobs.toLocaleString('en-US')} failed jobs — the first thousand failed by a worker, the rest copies of them in Bull's own Redis layout, filled in ${fmt(l.boardFillMs / 1000)} s — measured in the same rounds as the ${scaleName(l.scales.at(-1)!)} lists): p50 ${fmt(l.board.p50)} ms, p95 ${fmt(l.board.p95)} ms.`,
+    `Bull Board's failed-jobs API (\`/admin/queues/api/queues?activeQueue=bench-board&status=failed&page=1&jobsPerPage=10\`, ${l.boardJobs.toLocaleString('en-US')} failed jobs — the first thousand failed by a worker, the rest copies of them in Bull's own Redis layout, filled in ${fmt(l.boardFillMs / 1000)} s — measured in the same rounds as the ${scaleName(l.scales.at(-1)!)} lists): p50 ${fmt(l.board.p50)} ms, p95 ${fmt(l.board.p95)} ms. That board is mounted inside the app and pays its middleware (session, helmet, CSRF); the same queue in Bull Board on an Express server of its own (\`@bull-board/express\`, in the bench's process, view cache on, nothing in front but \`X-Response-Time\`), in the same rounds: its page for the failed tab (\`/queue/bench-board?status=failed\`, the ${fmt(l.standaloneBoard.html.bytes / 1024)} KB shell of its client-side UI) p50 ${fmt(l.standaloneBoard.html.p50)} ms, p95 ${fmt(l.standaloneBoard.html.p95)} ms; the JSON that page then loads (\`/api/queues?activeQueue=bench-board&status=failed&page=1\`, ten jobs) p50 ${fmt(l.standaloneBoard.api.p50)} ms, p95 ${fmt(l.standaloneBoard.api.p95)} ms.`,
   );
   out.push('');
   const top = l.scales.at(-1)!;
@@ -322,6 +326,31 @@ export function markdown(r: BenchResults): string {
       out.push(profileText('Operations list under load', r.profiles.web));
     }
   }
+  if (r.baselines) {
+    const b = r.baselines;
+    out.push('');
+    out.push('### 6. Bare NestJS baselines');
+    out.push('');
+    out.push(
+      `Three servers, each a Node process of its own loaded through ts-node's transpile-only hook, NODE_ENV=production: the app's own \`src/main.ts\` on the bench database (LOG_LEVEL=warn, and a second one with LOG_LEVEL=info), and the bare NestJS 11 app of \`bench/bare/\` (the app's Nest, Express and hbs packages; no session, no database, Nest's logger off; view cache on). Their logs go to a file. 10 keep-alive connections from the same worker-thread load generator, ${b.seconds} s per page in alternating rounds; signed-in pages use ten sessions (one per connection), Bearer requests one personal API token. Client-side p50: the bare app sends no \`X-Response-Time\`.`,
+    );
+    out.push('');
+    out.push(
+      mdTable(
+        ['page', 'req/s', 'client p50 ms', 'log bytes per request'],
+        Object.values(b.pages).map((p) => [p.label, fmt(p.rps), fmt(p.clientP50), fmt(p.logBytesPerRequest)]),
+      ),
+    );
+  }
+  if (r.startup) {
+    const s = r.startup;
+    out.push('');
+    out.push('### 7. Startup');
+    out.push('');
+    out.push(
+      `\`npm start\` in the repository root as a user runs it (none of the app's settings in the environment (\`.env.example\`) but a temporary \`DATABASE_URL=sqlite:…\` and a free PORT; the app starts its own redis-server), timed from the spawn to the first 200 on \`/login\`, polled every 25 ms; each start's process group is then stopped as Ctrl-C stops it. Unchanged built tree: after one unmeasured start that builds the working copy and creates the database, ${s.runs} measured restart${s.runs === 1 ? '' : 's'} on it: ${s.built.map((x) => `${fmt(x)} s`).join(', ')}. Right after \`npm ci\`: \`dist/\`, \`node_modules/.cache\`, \`.swc\` and \`*.tsbuildinfo\` removed before each start, each on an empty database: ${s.fresh.map((x) => `${fmt(x)} s`).join(', ')}. Also \`npx ts-node --transpile-only bench/startup.ts [--runs=3]\`.`,
+    );
+  }
   out.push('');
   out.push('## How to reproduce');
   out.push('');
@@ -330,12 +359,13 @@ export function markdown(r: BenchResults): string {
     '# MariaDB/MySQL and Redis running; the bench creates (and drops) its own database and Redis key prefix',
   );
   out.push('DATABASE_URL=mysql://root@127.0.0.1:3306/test REDIS_URL=redis://127.0.0.1:6379 npm run bench');
-  out.push('npm run bench -- --smoke    # small sizes, every section, under a minute (CI)');
+  out.push('npm run bench -- --smoke    # small sizes, every section, a few minutes (CI)');
   out.push('npm run bench -- --keep     # keep the bench database for inspection');
+  out.push('npx ts-node --transpile-only bench/startup.ts   # only the `npm start` timings (section 7)');
   out.push('```');
   out.push('');
   out.push(
-    'Without DATABASE_URL/REDIS_URL the bench uses `mysql://root@127.0.0.1:3306` and `redis://127.0.0.1:6379`. The app runs in-process with NODE_ENV=production, LOG_LEVEL=warn and QUEUE_CONCURRENCY=10, listening on a loopback port; only the full run rewrites this file.',
+    'Without DATABASE_URL/REDIS_URL the bench uses `mysql://root@127.0.0.1:3306` and `redis://127.0.0.1:6379`. Sections 1–5 run the app in-process with NODE_ENV=production, LOG_LEVEL=warn and QUEUE_CONCURRENCY=10, listening on a loopback port; section 6 runs it (and the bare NestJS app) in processes of their own, section 7 through `npm start`. Only the full run rewrites this file.',
   );
   out.push('');
   return out.join('\n');

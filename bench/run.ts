@@ -1,6 +1,8 @@
 /**
- * `npm run bench` — the hub against Bull Board and bare Bull, on the MySQL and Redis of this machine.
- * `--smoke`: small sizes, every section, under a minute; targets are reported, never enforced.
+ * `npm run bench` — the hub against Bull Board, bare Bull and a bare NestJS app, on the MySQL and Redis
+ * of this machine, and the time `npm start` takes to serve its first page.
+ * `--smoke`: small sizes, every section, a few minutes (most of it starting servers); targets are
+ * reported, never enforced.
  * `--keep`: leave the bench database in place afterwards. See BENCHMARKS.md for the latest full run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { LoadGen } from './loadgen';
 import { loadAverage, machineInfo } from './machine';
 import { cpuProfile } from './profile';
 import { allFigures, BenchResults, consoleTable, markdown } from './report';
+import { runBaselinesSection } from './sections/baselines';
 import { CONCURRENCY, hubRuns, runBookkeepingSection } from './sections/bookkeeping';
 import { runBulkItemsSection } from './sections/bulk-items';
 import { runDriftInChild } from './sections/drift';
@@ -21,9 +24,11 @@ import { ID_BASE, runListSection } from './sections/list';
 import { runWebSection } from './sections/web';
 import { login } from './session';
 import { sqlCounter } from './sql-counter';
+import { measureStartup } from './startup';
 import { sleep } from './stats';
 
-const BUSY_LIST = '/admin/t/bench-t01/operations';
+const BUSY_TENANT = 'bench-t01';
+const BUSY_LIST = `/admin/t/${BUSY_TENANT}/operations`;
 
 function log(msg: string): void {
   process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -81,8 +86,8 @@ async function main(): Promise<number> {
   // --only=2,3 runs just those sections (for working on one figure); its report stays in results/.
   const onlyArg = args.find((a) => a.startsWith('--only='));
   const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-  // The web section measures the list section's seeded tenant.
-  if (only?.has('5')) only.add('1');
+  // The web and baseline sections measure the list section's seeded tenant.
+  if (only?.has('5') || only?.has('6')) only.add('1');
   const wanted = (n: string) => !only || only.has(n);
   const sizes = smoke ? SMOKE : FULL;
   const started = Date.now();
@@ -114,6 +119,11 @@ async function main(): Promise<number> {
   try {
     if (!smoke) await waitForQuiet(180_000);
     results.machine.loadStart = loadAverage();
+    // Before the bench's own app boots, so that nothing else of the bench runs beside `npm start`.
+    if (wanted('7'))
+      results.startup = await section(results, '7. startup (npm start)', () =>
+        measureStartup({ runs: sizes.startupRuns, log }),
+      );
     app = await bootApp(backends, CONCURRENCY);
     await waitIdle(app);
     const maxRows = sizes.scales[sizes.scales.length - 1];
@@ -190,6 +200,10 @@ async function main(): Promise<number> {
         )
       ).summary;
     }
+    if (wanted('6'))
+      results.baselines = await section(results, '6. bare NestJS baselines (own processes)', () =>
+        runBaselinesSection(ctx, BUSY_TENANT),
+      );
   } catch (e) {
     const err = e as Error;
     results.errors.push(err.message);

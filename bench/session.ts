@@ -9,17 +9,22 @@ export async function login(baseUrl: string, email: string, password: string): P
   const page = await fetch(`${baseUrl}/login`);
   const html = await page.text();
   const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
-  let cookie = cookieOf(page);
-  if (!csrf || !cookie) throw new Error(`no login form at ${baseUrl}/login (${page.status})`);
+  // Whatever cookie binds the form's token (a session, or a double-submit cookie) goes back with it.
+  const formCookies = page.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  if (!csrf || !formCookies) throw new Error(`no login form at ${baseUrl}/login (${page.status})`);
   const res = await fetch(`${baseUrl}/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: formCookies },
     body: new URLSearchParams({ email, password, _csrf: csrf }).toString(),
   });
   await res.arrayBuffer();
   if (res.status !== 303) throw new Error(`login as ${email} failed: HTTP ${res.status}`);
-  cookie = cookieOf(res) ?? cookie;
+  const cookie = cookieOf(res) ?? cookieOf(page);
+  if (!cookie) throw new Error(`login as ${email} set no session cookie`);
   return cookie;
 }
 

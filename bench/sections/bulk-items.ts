@@ -1,5 +1,5 @@
 import { BackupSetsService } from '../../src/backup-sets/backup-sets.service';
-import { DemoPolicySource } from '../../src/inventory/demo-policy-source';
+import { DemoPolicySource } from '../../src/demo';
 import { InventoryService } from '../../src/inventory/inventory.service';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { BenchContext, Figure, judge } from '../context';

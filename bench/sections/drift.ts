@@ -5,8 +5,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { chunks } from '../../src/database/sql';
 import { DriftService } from '../../src/drift/drift.service';
-import { demoChanges, demoPolicies } from '../../src/inventory/demo-policies';
-import { InventoryService } from '../../src/inventory/inventory.service';
+import { demoChanges, demoPolicies } from '../../src/demo';
+import { Db } from '../../src/database/db';
+import { PoliciesService } from '../../src/policies';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { BenchContext, Figure, judge } from '../context';
 import { cpuProfile, CpuProfileSummary } from '../profile';
@@ -88,7 +89,8 @@ export interface DriftSnapshots {
 export async function prepareDriftSnapshots(ctx: DriftContext): Promise<DriftSnapshots> {
   const size = ctx.sizes.driftPolicies;
   const tenants = ctx.app.get<TenantsService>(TenantsService);
-  const inventory = ctx.app.get<InventoryService>(InventoryService);
+  const policyStore = ctx.app.get<PoliciesService>(PoliciesService);
+  const db = ctx.app.get<Db>(Db);
   const tenant = await tenants.create('bench-drift', 'Bench drift');
   await tenants.addMember(tenant.id, ctx.benchUserId, 'owner');
 
@@ -99,10 +101,9 @@ export async function prepareDriftSnapshots(ctx: DriftContext): Promise<DriftSna
     const at = new Date(Date.now() - (3 - generation) * 3_600_000);
     const runId = await syncRun(ctx, tenant.id, at, policies.length);
     for (const part of chunks(policies, 250)) {
-      await ctx.app.ds.transaction((em) => inventory.writeSyncBatch(em, tenant.id, runId, part));
+      await db.transaction((tx) => policyStore.writeSyncBatch(tx, tenant.id, runId, part));
     }
-    if (generation === 2)
-      await ctx.app.ds.transaction((em) => inventory.markUnseenRemoved(em, tenant.id, runId));
+    if (generation === 2) await db.transaction((tx) => policyStore.markUnseenRemoved(tx, tenant.id, runId));
   }
   const prepareMs = Date.now() - t0;
   const expected = demoChanges(tenant.slug, 1, 2, { size, changeRate: CHANGE_RATE });

@@ -1,9 +1,10 @@
 import Bull from 'bull';
-import { fromDbDate } from '../../src/database/sql';
+import { readDate } from '../../src/database/sql';
 import { encodeCursor, PRESETS } from '../../src/monitoring/run-filters';
 import { QueueBoard } from '../../src/queue/queue-board';
-import { RunListFilter, RunsQueryService } from '../../src/runs/runs-query.service';
+import { RunsQueryService, type RunListFilter } from '../../src/runs';
 import { TenantsService } from '../../src/tenants/tenants.service';
+import { startBoardServer } from '../board-server';
 import { BenchContext, Figure, judge } from '../context';
 import { badPlan, explain, PlanRow, planText } from '../explain';
 import { Latency, latencies } from '../measure';
@@ -93,6 +94,8 @@ export interface ScaleResult {
 export interface ListResults {
   scales: ScaleResult[];
   board: Latency;
+  /** The same queue in Bull Board on an Express server of its own, measured in the same rounds. */
+  standaloneBoard: { html: Latency; api: Latency };
   boardJobs: number;
   boardFillMs: number;
   figures: Figure[];
@@ -180,7 +183,7 @@ async function deepCursor(ctx: BenchContext, tenantId: number, busyRows: number)
     `SELECT id, created_at FROM operation_runs WHERE tenant_id = ? ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ${Math.max(0, offset - 1)}`,
     [tenantId],
   );
-  const cursor = { createdAt: fromDbDate(row.created_at)!, id: Number(row.id) };
+  const cursor = { createdAt: readDate(row.created_at)!, id: Number(row.id) };
   return { offset, cursor, encoded: encodeCursor(cursor) };
 }
 
@@ -233,7 +236,9 @@ export async function runListSection(ctx: BenchContext): Promise<ListResults> {
   const api = (q: string) => `/api/v1/tenants/${busy.slug}/runs${q ? `?${q}` : ''}`;
   const scales: ScaleResult[] = [];
   let boardLatency: Latency | null = null;
+  let standaloneLatency: ListResults['standaloneBoard'] | null = null;
 
+  const standalone = await startBoardServer(board.queue);
   try {
     for (const target of sizes.scales) {
       ctx.log(`seeding ${target.toLocaleString('en-US')} runs…`);
@@ -288,16 +293,23 @@ export async function runListSection(ctx: BenchContext): Promise<ListResults> {
       );
       const isTop = target === maxRows;
       const boardPath = `/admin/queues/api/queues?activeQueue=${BOARD_QUEUE}&status=failed&page=1&jobsPerPage=10`;
-      if (isTop) pages.push({ key: 'board', path: boardPath, headers: { cookie: ctx.adminCookie } });
+      const standalonePage = `/queue/${BOARD_QUEUE}?status=failed`;
+      const standaloneApi = `/api/queues?activeQueue=${BOARD_QUEUE}&status=failed&page=1`;
+      if (isTop)
+        pages.push(
+          { key: 'board', path: boardPath, headers: { cookie: ctx.adminCookie } },
+          { key: 'board:html', path: standalone.baseUrl + standalonePage, headers: {} },
+          { key: 'board:api', path: standalone.baseUrl + standaloneApi, headers: {} },
+        );
       const lat = await latencies(ctx, pages);
       if (isTop) {
         boardLatency = lat.board;
-        const sample = JSON.parse(await getOk(ctx.app.baseUrl, boardPath, { cookie: ctx.adminCookie })) as {
-          queues: Array<{ name: string; counts: { failed: number }; jobs: unknown[] }>;
-        };
-        const q = sample.queues.find((x) => x.name === BOARD_QUEUE);
-        if (!q || q.counts.failed !== sizes.boardJobs || q.jobs.length !== 10)
-          throw new Error('Bull Board did not list the bench queue with its failed jobs');
+        standaloneLatency = { html: lat['board:html'], api: lat['board:api'] };
+        await checkBoard(ctx.app.baseUrl, boardPath, { cookie: ctx.adminCookie }, sizes.boardJobs);
+        await checkBoard(standalone.baseUrl, standaloneApi, {}, sizes.boardJobs);
+        // The board's page is the shell of its client-side UI, which then loads the API above.
+        if (!(await getOk(standalone.baseUrl, standalonePage, {})).includes('id="root"'))
+          throw new Error('the stand-alone Bull Board did not serve its page');
       }
       const scale: ScaleResult = {
         rows: seeder.rows,
@@ -318,6 +330,7 @@ export async function runListSection(ctx: BenchContext): Promise<ListResults> {
     }
   } finally {
     await conn.end();
+    await standalone.close();
   }
   await board.queue.close();
   // Let the board's Redis connections settle before the next section measures anything.
@@ -325,10 +338,26 @@ export async function runListSection(ctx: BenchContext): Promise<ListResults> {
   return {
     scales,
     board: boardLatency!,
+    standaloneBoard: standaloneLatency!,
     boardJobs: sizes.boardJobs,
     boardFillMs: board.ms,
-    figures: listFigures(scales, boardLatency!),
+    figures: listFigures(scales, boardLatency!, standaloneLatency!),
   };
+}
+
+/** The board's API lists the bench queue with all its failed jobs, ten on the first page. */
+async function checkBoard(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+  jobs: number,
+): Promise<void> {
+  const sample = JSON.parse(await getOk(baseUrl, path, headers)) as {
+    queues: Array<{ name: string; counts: { failed: number }; jobs: unknown[] }>;
+  };
+  const q = sample.queues.find((x) => x.name === BOARD_QUEUE);
+  if (!q || q.counts.failed !== jobs || q.jobs.length !== 10)
+    throw new Error(`Bull Board at ${baseUrl} did not list the bench queue with its failed jobs`);
 }
 
 /** "10 k", "1 M": a scale by its number of runs. */
@@ -342,7 +371,11 @@ export const flaggedPlan = (plan: PlanRow[]) => plan.some((p) => p.table === 'r'
 export const rowsRead = (s: PageStatement | undefined) =>
   s?.plan?.reduce((n, p) => n + (p.rRows ?? p.rows), 0) ?? NaN;
 
-function listFigures(scales: ScaleResult[], board: Latency): Figure[] {
+function listFigures(
+  scales: ScaleResult[],
+  board: Latency,
+  standalone: ListResults['standaloneBoard'],
+): Figure[] {
   const first = scales[0];
   const top = scales[scales.length - 1];
   const figures: Figure[] = [];
@@ -395,6 +428,18 @@ function listFigures(scales: ScaleResult[], board: Latency): Figure[] {
       target: '≤ 2',
       ratio: vsBoard,
       ...judge(vsBoard, 'max', 2),
+    });
+    // The plain list (first page, no filter) against Bull Board without the app's middleware: the
+    // board's HTML is its page for the failed tab, its API the JSON that page then loads.
+    const limit = surface === 'html' ? 1 : 0.5;
+    const vsStandalone = ratio(top[surface].none.p50, standalone[surface].p50);
+    figures.push({
+      section,
+      name: `${name} no filter at ${scaleName(top)} / stand-alone Bull Board failed-jobs ${name === 'HTML' ? 'page' : 'API'}`,
+      value: `${fmt(top[surface].none.p50)} / ${fmt(standalone[surface].p50)} ms`,
+      target: `≤ ${limit}`,
+      ratio: vsStandalone,
+      ...judge(vsStandalone, 'max', limit),
     });
   }
   const badPlans = scales.flatMap((s) =>

@@ -1,0 +1,263 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { BENCH_PASSWORD } from '../app';
+import { BenchContext, Figure, judge } from '../context';
+import { ServerProcess, startServer } from '../server-process';
+import { getOk, login } from '../session';
+import { fmt, median, ratio } from '../stats';
+import { CONNECTIONS } from './web';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** What a page is, where it is served and how it signs in. */
+interface Page {
+  key: PageKey;
+  label: string;
+  server: ServerProcess;
+  path: string;
+  /** One entry per connection (a session each), or one shared by all. */
+  headers: Array<Record<string, string>>;
+  /** The page answers what we mean to measure. */
+  check(body: string): boolean;
+}
+
+type PageKey = 'hello' | 'rows' | 'healthz' | 'help' | 'list' | 'apiToken' | 'apiSession' | 'listInfo';
+
+export interface PageThroughput {
+  label: string;
+  rps: number;
+  /** Round trip seen by the client, ms (the bare app sends no X-Response-Time). */
+  clientP50: number;
+  /** What the server wrote to its log per request while this page was measured. */
+  logBytesPerRequest: number;
+}
+
+export interface BaselineResults {
+  seconds: number;
+  pages: Record<PageKey, PageThroughput>;
+  figures: Figure[];
+}
+
+/** The app's own entry point (what `npm start` runs) in a process of its own, on the bench's database. */
+function startApp(ctx: BenchContext, logLevel: 'warn' | 'info'): Promise<ServerProcess> {
+  return startServer({
+    name: `app-${logLevel}`,
+    script: join(ROOT, 'src', 'main.ts'),
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: logLevel,
+      DATABASE_URL: ctx.backends.databaseUrl,
+      REDIS_URL: ctx.backends.redisUrl,
+      // Its own Bull prefix (cleaned up with the bench's), so its workers take no job of the bench app.
+      REDIS_PREFIX: `${ctx.backends.appPrefix}-web-${logLevel}`,
+      SESSION_SECRET: randomBytes(32).toString('hex'),
+      // The bench app has seeded the demo data already.
+      DEMO_SEED: 'false',
+      // As bench/app.ts: no retention sweep into the seeded history; ten sign-ins within a minute.
+      RUNS_RETENTION_DAYS: '365',
+      LOGIN_THROTTLE_LIMIT: '100',
+    },
+    readyPath: '/healthz',
+    timeoutMs: 180_000,
+  });
+}
+
+function startBare(): Promise<ServerProcess> {
+  return startServer({
+    name: 'bare',
+    script: join(__dirname, '..', 'bare', 'main.ts'),
+    env: { NODE_ENV: 'production' },
+    readyPath: '/hello',
+    timeoutMs: 120_000,
+  });
+}
+
+async function sessionsOn(server: ServerProcess): Promise<Array<Record<string, string>>> {
+  const out: Array<Record<string, string>> = [];
+  for (let k = 0; k < CONNECTIONS; k++)
+    out.push({ cookie: await login(server.baseUrl, 'admin@example.com', BENCH_PASSWORD) });
+  return out;
+}
+
+/**
+ * What every request pays before any page code runs: the app (its own `src/main.ts`, in a process of
+ * its own, production settings) against a bare NestJS app started the same way (`bench/bare/`). Ten
+ * keep-alive connections per page from the same load generator, the pages in alternating rounds so
+ * drifting background load hits all of them alike. The app runs twice, with LOG_LEVEL=warn and info,
+ * to price request logging.
+ */
+export async function runBaselinesSection(ctx: BenchContext, tenant: string): Promise<BaselineResults> {
+  const { baselineSeconds, baselineRounds } = ctx.sizes;
+  ctx.log('starting the bare NestJS app and the app twice (LOG_LEVEL=warn, info), each in its own process…');
+  const started = await Promise.allSettled([startBare(), startApp(ctx, 'warn'), startApp(ctx, 'info')]);
+  const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  try {
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [bare, warn, info] = servers;
+    const list = `/admin/t/${tenant}/operations`;
+    const api = `/api/v1/tenants/${tenant}/runs`;
+    const token = [{ authorization: `Bearer ${ctx.adminToken}` }];
+    const newest = (JSON.parse(await getOk(warn.baseUrl, api, token[0])) as { data: Array<{ id: number }> })
+      .data[0];
+    if (!newest) throw new Error(`the runs API lists no run of ${tenant}`);
+    const fullPage = (body: string) => (JSON.parse(body) as { data: unknown[] }).data.length === 25;
+    const showsNewest = (body: string) => body.includes(`#${newest.id}`);
+    const warnSessions = await sessionsOn(warn);
+    const infoSessions = await sessionsOn(info);
+    const pages: Page[] = [
+      {
+        key: 'hello',
+        label: 'bare NestJS `/hello`',
+        server: bare,
+        path: '/hello',
+        headers: [{}],
+        check: (body) => body === '{"hello":"world"}',
+      },
+      {
+        key: 'rows',
+        label: 'bare NestJS 25-row Handlebars page',
+        server: bare,
+        path: '/rows',
+        headers: [{}],
+        check: (body) => (body.match(/<a href="\/runs\/\d+">#/g) ?? []).length === 25,
+      },
+      {
+        key: 'healthz',
+        label: '`/healthz`',
+        server: warn,
+        path: '/healthz',
+        headers: [{}],
+        check: (body) => body.startsWith('{'),
+      },
+      {
+        key: 'help',
+        label: '`/admin/help`',
+        server: warn,
+        path: '/admin/help',
+        headers: warnSessions,
+        check: (body) => body.includes('</html>'),
+      },
+      {
+        key: 'list',
+        label: 'Operations list',
+        server: warn,
+        path: list,
+        headers: warnSessions,
+        check: showsNewest,
+      },
+      {
+        key: 'apiToken',
+        label: 'runs API, Bearer token',
+        server: warn,
+        path: api,
+        headers: token,
+        check: fullPage,
+      },
+      {
+        key: 'apiSession',
+        label: 'runs API, browser session',
+        server: warn,
+        path: api,
+        headers: warnSessions,
+        check: fullPage,
+      },
+      {
+        key: 'listInfo',
+        label: 'Operations list, LOG_LEVEL=info',
+        server: info,
+        path: list,
+        headers: infoSessions,
+        check: showsNewest,
+      },
+    ];
+    for (const p of pages) {
+      if (!p.check(await getOk(p.server.baseUrl, p.path, p.headers[0])))
+        throw new Error(`GET ${p.path} on ${p.server.name} did not answer the page it should`);
+    }
+
+    const totals = new Map(
+      pages.map((p) => [p.key, { count: 0, ms: 0, client: [] as number[], log: 0, logged: 0 }]),
+    );
+    for (let round = 0; round < baselineRounds; round++) {
+      for (const p of pages) {
+        const log0 = p.server.logBytes();
+        // The processes are fresh: the first round warms their JIT and caches for longer.
+        const warmup = (round === 0 ? 50 : 5) * CONNECTIONS;
+        const r = await ctx.load.run({
+          paths: [p.server.url(p.path)],
+          headers: p.headers[0],
+          connectionHeaders: p.headers,
+          connections: CONNECTIONS,
+          durationMs: baselineSeconds * 1000,
+          warmup,
+        });
+        if (r.errors.length) throw new Error(`GET ${p.path} on ${p.server.name}: ${r.errors.join(' | ')}`);
+        const t = totals.get(p.key)!;
+        t.count += r.count;
+        t.ms += r.elapsedMs;
+        t.client.push(...r.clientMs);
+        t.log += p.server.logBytes() - log0;
+        t.logged += r.count + warmup;
+      }
+    }
+    const measured = Object.fromEntries(
+      pages.map((p) => {
+        const t = totals.get(p.key)!;
+        return [
+          p.key,
+          {
+            label: p.label,
+            rps: (t.count / t.ms) * 1000,
+            clientP50: median(t.client),
+            logBytesPerRequest: t.log / t.logged,
+          },
+        ];
+      }),
+    ) as Record<PageKey, PageThroughput>;
+    ctx.log(`  ${pages.map((p) => `${p.key} ${fmt(measured[p.key].rps)}`).join(', ')} req/s`);
+    return {
+      seconds: baselineSeconds * baselineRounds,
+      pages: measured,
+      figures: baselineFigures(measured),
+    };
+  } finally {
+    await Promise.all(servers.map((s) => s.close()));
+  }
+}
+
+function baselineFigures(m: Record<PageKey, PageThroughput>): Figure[] {
+  const section = '6. Bare NestJS baselines';
+  const vs = (key: PageKey, base: PageKey, limit: number, name: string): Figure => {
+    const r = ratio(m[key].rps, m[base].rps);
+    return {
+      section,
+      name: `${name}, requests/s, ${CONNECTIONS} connections`,
+      value: `${fmt(m[key].rps)} vs ${fmt(m[base].rps)} req/s (client p50 ${fmt(m[key].clientP50)} vs ${fmt(m[base].clientP50)} ms)`,
+      target: `≥ ${limit}`,
+      ratio: r,
+      ...judge(r, 'min', limit),
+    };
+  };
+  const logging = ratio(m.listInfo.rps, m.list.rps);
+  return [
+    vs('healthz', 'hello', 0.7, '`/healthz` vs bare NestJS `/hello`'),
+    vs(
+      'list',
+      'rows',
+      0.3,
+      'Operations list (signed in, 25 rows, chart, bell) vs bare 25-row Handlebars page',
+    ),
+    vs('help', 'rows', 0.5, '`/admin/help` vs bare 25-row Handlebars page'),
+    vs('apiToken', 'hello', 0.3, 'runs API with a Bearer token vs bare NestJS `/hello`'),
+    vs('apiSession', 'hello', 0.3, 'runs API with a browser session vs bare NestJS `/hello`'),
+    {
+      section,
+      name: `Operations list with LOG_LEVEL=info vs warn, requests/s, ${CONNECTIONS} connections`,
+      value: `${fmt(m.listInfo.rps)} vs ${fmt(m.list.rps)} req/s (log ${fmt(m.listInfo.logBytesPerRequest)} vs ${fmt(m.list.logBytesPerRequest)} bytes per request)`,
+      target: '≥ 0.9',
+      ratio: logging,
+      ...judge(logging, 'min', 0.9),
+    },
+  ];
+}
