@@ -12,6 +12,7 @@ import { HealthModule } from './health';
 import { BackupSetsModule } from './backup-sets';
 import { PROBE_PATH } from './common/paths';
 import { DriftModule } from './drift';
+import { PolicyExportModule } from './exports';
 import { InventoryModule } from './inventory';
 import { MonitoringModule } from './monitoring';
 import { NotificationsModule } from './notifications';
@@ -53,6 +54,7 @@ export class AppModule {
         InventoryModule,
         DriftModule,
         BackupSetsModule,
+        PolicyExportModule,
         NotificationsModule,
         HealthModule,
         DemoModule,

@@ -5,7 +5,7 @@ import { IdPipe } from '../common/id.pipe';
 import { flash, NoLayout, redirectSeeOther } from '../web';
 import type { AuthedRequest } from './request';
 import { AuthService } from './auth.service';
-import { Public } from './decorators';
+import { Ids, Public, SignedIn } from './decorators';
 import { LoginThrottleGuard } from './login-throttle.guard';
 
 /** Only same-site paths: an open redirect after login would be a phishing gift. */
@@ -63,6 +63,7 @@ export class AuthController {
     await redirectSeeOther(req, res, next);
   }
 
+  @SignedIn()
   @Post('/logout')
   async logout(@Req() req: Request, @Res() res: Response) {
     await new Promise<void>((resolve) => req.session.destroy(() => resolve()));
@@ -70,6 +71,7 @@ export class AuthController {
     await redirectSeeOther(req, res, '/login');
   }
 
+  @SignedIn()
   @Get('/admin')
   admin(@Req() req: AuthedRequest, @Res() res: Response) {
     const first = [...req.principal.memberships].sort((a, b) => a.name.localeCompare(b.name))[0];
@@ -80,17 +82,20 @@ export class AuthController {
     res.redirect(`/admin/t/${first.slug}/operations`);
   }
 
+  @SignedIn()
   @Get('/admin/t/:tenant')
   @NoLayout()
   tenantHome(@Req() req: AuthedRequest, @Res() res: Response) {
     res.redirect(`/admin/t/${req.tenant!.slug}/operations`);
   }
 
+  @SignedIn()
   @Get('/admin/help')
   help(@Res() res: Response) {
     res.render('auth/help', { title: 'Help', nav: 'help' });
   }
 
+  @SignedIn()
   @Get('/admin/profile')
   async profile(@Req() req: AuthedRequest, @Res() res: Response) {
     const tokens = await this.auth.listTokens(req.principal.id);
@@ -99,6 +104,7 @@ export class AuthController {
     res.render('auth/profile', { title: 'Profile and API tokens', tokens, created });
   }
 
+  @SignedIn()
   @Post('/admin/profile/tokens')
   async createToken(@Req() req: AuthedRequest, @Res() res: Response, @Body('name') name: unknown) {
     const label = typeof name === 'string' ? name.trim() : '';
@@ -110,6 +116,8 @@ export class AuthController {
     await redirectSeeOther(req, res, '/admin/profile');
   }
 
+  @SignedIn()
+  @Ids({ id: 'api_token' }, { consumes: true })
   @Post('/admin/profile/tokens/:id/revoke')
   async revokeToken(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     if (!(await this.auth.revokeToken(req.principal.id, id))) throw AppError.notFound('Token');

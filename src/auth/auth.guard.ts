@@ -1,11 +1,11 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError } from '../common/app-error';
 import type { AuthedRequest } from './request';
 import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
 import { AuthService } from './auth.service';
 import { isApiTokenRequest } from './csrf';
-import { ABILITY_KEY, PUBLIC_KEY } from './decorators';
+import { ABILITY_KEY, PUBLIC_KEY, SIGNED_IN_KEY } from './decorators';
 
 /**
  * Every route is private unless marked @Public. In one place: who is asking (API token or session),
@@ -14,6 +14,7 @@ import { ABILITY_KEY, PUBLIC_KEY } from './decorators';
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly logger = new Logger('AuthGuard');
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
@@ -43,6 +44,14 @@ export class AuthGuard implements CanActivate {
       ABILITY_KEY,
       targets,
     );
+    if (!rule && !this.reflector.getAllAndOverride<boolean>(SIGNED_IN_KEY, targets)) {
+      // Refused by default: a route that forgot to say who may call it is open to nobody.
+      this.logger.error(
+        { path: req.route?.path ?? req.path },
+        'route declares no access (@Can, @SignedIn or @Public)',
+      );
+      throw AppError.forbidden('This page does not say who may use it, so nobody may.');
+    }
     if (rule) {
       const allowed = req.tenant
         ? req.ability.can(rule.action, inTenant(rule.subject, req.tenant.id))

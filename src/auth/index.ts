@@ -5,7 +5,19 @@ export { AbilityFactory, inTenant } from './ability.factory';
 export type { Action, AppAbility, Principal, SubjectName } from './ability.factory';
 export { controlFor } from './controls';
 export type { Control } from './controls';
-export { Can, CurrentPrincipal, CurrentTenant, Public } from './decorators';
+export {
+  ABILITY_KEY,
+  Can,
+  CurrentPrincipal,
+  CurrentTenant,
+  Ids,
+  IDS_KEY,
+  Public,
+  PUBLIC_KEY,
+  SignedIn,
+  SIGNED_IN_KEY,
+} from './decorators';
+export type { IdsDeclaration } from './decorators';
 export type { AuthedRequest, TenantContext } from './request';
 export { SessionsService } from './sessions.service';
 export type { ApiToken, User } from './user';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Can, controlFor, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
+import { Can, controlFor, Ids, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import { pageParam, pager, textParam } from '../common/query-params';
@@ -61,6 +61,7 @@ export class BackupSetsController {
 
   @Get(':id')
   @Can('read', 'BackupSet')
+  @Ids({ id: 'backup_set' })
   async detail(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -127,6 +128,7 @@ export class BackupSetsController {
 
   @Get(':id/items/:itemId')
   @Can('read', 'BackupSet')
+  @Ids({ id: 'backup_set', itemId: 'backup_item' })
   async item(
     @Res() res: Response,
     @CurrentTenant() tenant: TenantContext,
@@ -146,6 +148,7 @@ export class BackupSetsController {
 
   @Post(':id/add-policies')
   @Can('start', 'Run')
+  @Ids({ id: 'backup_set' })
   async addPolicies(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -174,6 +177,7 @@ export class BackupSetsController {
 
   @Post(':id/rename')
   @Can('update', 'BackupSet')
+  @Ids({ id: 'backup_set' }, { consumes: true })
   async rename(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -193,6 +197,7 @@ export class BackupSetsController {
 
   @Post(':id/delete')
   @Can('delete', 'BackupSet')
+  @Ids({ id: 'backup_set' }, { consumes: true })
   async delete(
     @Req() req: AuthedRequest,
     @Res() res: Response,

@@ -195,10 +195,16 @@ interface ErrorFields {
   stack?: unknown;
 }
 
+/** Frames a log line or a Bull record keeps: where it failed and how it got there, not a whole deep stack. */
+const MAX_FRAMES = 20;
+
 function framesOf(stack: string): string[] {
   const lines = stack.split(LINE_BREAK);
   const first = lines.findIndex((line, i) => i > 0 && FRAME_LINE.test(line));
-  return first === -1 ? [] : lines.slice(first).map(redactLine);
+  if (first === -1) return [];
+  const frames = lines.slice(first);
+  const kept = frames.slice(0, MAX_FRAMES).map(redactLine);
+  return frames.length > MAX_FRAMES ? [...kept, `    … ${frames.length - MAX_FRAMES} more frames`] : kept;
 }
 
 function rawText(raw: unknown): string {

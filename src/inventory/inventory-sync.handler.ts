@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PoliciesService, ProviderError, SourcePolicy } from '../policies';
-import { ProducerRunContext, RunHandler, RunProducer } from '../runs';
+import { ProducerRunContext, RunHandler, RunProducer, StartRequest } from '../runs';
 import { TenantsService } from '../tenants';
 import { INVENTORY_SYNC } from './inventory.queue';
 
@@ -15,6 +15,7 @@ const BATCH = 250;
 @RunProducer({
   type: INVENTORY_SYNC,
   label: 'Inventory sync',
+  start: { label: 'Sync inventory now' },
   related: (run) => [
     {
       label: 'Policies captured',
@@ -35,6 +36,11 @@ export class InventorySyncHandler implements RunHandler {
     private readonly policies: PoliciesService,
     private readonly tenants: TenantsService,
   ) {}
+
+  /** Started from the start menu as from the Policies page: one sync at a time per tenant. */
+  async prepare(): Promise<StartRequest> {
+    return { idempotencyKey: INVENTORY_SYNC, payload: { source: this.policies.sourceName } };
+  }
 
   async handle(ctx: ProducerRunContext): Promise<void> {
     const tenant = await this.tenants.requireById(ctx.tenantId);

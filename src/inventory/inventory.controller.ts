@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Can, controlFor, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
+import { Can, controlFor, Ids, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import { idParam, pageParam, pager, textParam } from '../common/query-params';
@@ -57,6 +57,7 @@ export class InventoryController {
 
   @Get('policies/:id')
   @Can('read', 'Policy')
+  @Ids({ id: 'policy' })
   async policy(
     @Res() res: Response,
     @CurrentTenant() tenant: TenantContext,

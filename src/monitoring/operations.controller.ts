@@ -1,7 +1,16 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuthService, Can, CurrentTenant, inTenant, type AuthedRequest, type TenantContext } from '../auth';
+import {
+  AuthService,
+  controlFor,
+  Can,
+  CurrentTenant,
+  Ids,
+  inTenant,
+  type AuthedRequest,
+  type TenantContext,
+} from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import {
@@ -14,6 +23,7 @@ import {
   runHref,
   RunsQueryService,
   RunStallService,
+  RunStarter,
   RunTypeRegistry,
 } from '../runs';
 import { flash, humanDuration, NoLayout, redirectSeeOther } from '../web';
@@ -38,11 +48,13 @@ export class OperationsController {
     private readonly actions: RunActionsService,
     private readonly stall: RunStallService,
     private readonly auth: AuthService,
+    private readonly starter: RunStarter,
   ) {}
 
   @Get()
   @Can('read', 'Run')
   async list(
+    @Req() req: AuthedRequest,
     @Res() res: Response,
     @CurrentTenant() tenant: TenantContext,
     @Query() q: Record<string, unknown>,
@@ -62,6 +74,12 @@ export class OperationsController {
       types: this.registry
         .all()
         .map((t) => ({ type: t.type, label: t.label, selected: t.type === filters.type })),
+      startMenu: this.registry.startable().map((t) => ({
+        id: `start-${t.type.replace('.', '-')}`,
+        label: t.start!.label,
+        action: `/admin/t/${tenant.slug}/operations/start/${t.type}`,
+      })),
+      startControl: controlFor(req, 'start', 'Run', 'runs'),
       buckets: BUCKETS.map((b) => ({ value: b, label: BUCKET_LABELS[b], selected: b === filters.bucket })),
       presets: [
         {
@@ -96,6 +114,7 @@ export class OperationsController {
 
   @Get(':id')
   @Can('read', 'Run')
+  @Ids({ id: 'run' })
   async detail(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -154,6 +173,7 @@ export class OperationsController {
   @Get(':id/live')
   @NoLayout()
   @Can('read', 'Run')
+  @Ids({ id: 'run' })
   async live(@Res() res: Response, @CurrentTenant() tenant: TenantContext, @Param('id', IdPipe) id: number) {
     const row = await this.load(tenant, id);
     res.render('runs/_live', {
@@ -164,8 +184,17 @@ export class OperationsController {
     });
   }
 
+  /** The start menu's button: a type that offers itself there (see RunTypeDefinition.start). */
+  @Post('start/:type')
+  @Can('start', 'Run')
+  @Ids({ type: 'startable_type' })
+  async start(@Req() req: AuthedRequest, @Res() res: Response, @Param('type') type: string) {
+    await this.starter.fromMenu(req, res, type);
+  }
+
   @Post(':id/cancel')
   @Can('cancel', 'Run')
+  @Ids({ id: 'run:pending' }, { consumes: true })
   async cancel(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -179,6 +208,7 @@ export class OperationsController {
 
   @Post(':id/retry')
   @Can('retry', 'Run')
+  @Ids({ id: 'run:failed' }, { consumes: true })
   async retry(
     @Req() req: AuthedRequest,
     @Res() res: Response,

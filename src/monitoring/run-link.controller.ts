@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthedRequest } from '../auth';
+import { Ids, SignedIn, type AuthedRequest } from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import { runHref, RunsService } from '../runs';
@@ -18,6 +18,8 @@ export class RunLinkController {
 
   @Get(':id')
   @NoLayout()
+  @SignedIn()
+  @Ids({ id: 'run' })
   async open(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     const run = await this.runs.findById(id);
     const m = run && req.principal.memberships.find((x) => x.tenantId === run.tenantId);

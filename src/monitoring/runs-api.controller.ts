@@ -8,7 +8,7 @@ import {
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { Can, type AuthedRequest } from '../auth';
+import { Can, Ids, type AuthedRequest } from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import { BUCKETS, RunsQueryService, RunTypeRegistry } from '../runs';
@@ -64,6 +64,7 @@ export class RunsApiController {
 
   @Get(':id')
   @Can('read', 'Run')
+  @Ids({ id: 'run' })
   @ApiOperation({ summary: 'One run' })
   @ApiParam({ name: 'tenant', description: 'tenant slug' })
   @ApiParam({ name: 'id', description: 'run id' })

@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError } from '../common/app-error';
-import type { AuthedRequest } from '../auth';
+import { Ids, SignedIn, type AuthedRequest } from '../auth';
 import { IdPipe } from '../common/id.pipe';
 import { flash, NoLayout, redirectSeeOther } from '../web';
 import { idParam } from '../common/query-params';
@@ -9,6 +9,7 @@ import { NotificationsService } from './notifications.service';
 
 const PAGE = 30;
 
+@SignedIn()
 @Controller('admin/notifications')
 export class NotificationsController {
   constructor(private readonly notifications: NotificationsService) {}
@@ -59,6 +60,7 @@ export class NotificationsController {
     await redirectSeeOther(req, res, '/admin/notifications');
   }
 
+  @Ids({ id: 'notification' })
   @Post(':id/read')
   async read(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
     if (!(await this.notifications.markRead(req.principal.id, id))) throw AppError.notFound('Notification');

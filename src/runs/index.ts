@@ -5,6 +5,12 @@
 export { RunsModule } from './runs.module';
 export type { MigrationClass, ProducerDeclaration } from './producer-declaration';
 
+// The producer's kit: its own tables, reading them, CSV
+export { tableMigration } from '../database/module-migrations';
+export { Db } from '../database/db';
+export { csvLine } from '../common/csv';
+export { IdPipe } from '../common/id.pipe';
+
 // Writing a producer
 export { RunProducer } from './producer';
 export type {
@@ -17,10 +23,12 @@ export type {
   RunHandler,
   RunLinkContext,
   RunTypeDefinition,
+  StartRequest,
   Tx,
 } from './producer';
 export { RunsService } from './runs.service';
-export { answerStart } from './start-response';
+export { answerStart, RunStarter } from './start-response';
+export type { PageStart } from './start-response';
 export type { StartRunInput, StartRunResult } from './runs.service';
 export { OperationRun } from './run';
 

@@ -1,7 +1,6 @@
-import type { MigrationInterface } from 'typeorm';
+import type { MigrationClass } from '../database/module-migrations';
 
-/** A migration class of a producer's own tables (TypeORM's: a name ending in a 13-digit timestamp). */
-export type MigrationClass = new () => MigrationInterface;
+export type { MigrationClass };
 
 /** What a producer module declares with RunsModule.forProducer. */
 export interface ProducerDeclaration {

@@ -16,8 +16,24 @@ export interface ItemOutcome {
   message?: string;
 }
 
-/** A transaction, as a producer's `write` callback gets it: its rows commit with the run's counts. */
-export type Tx = Sql;
+/**
+ * A transaction, as a producer's `write` callback gets it: its rows commit with the run's counts.
+ * Plain SQL (`query`, `exec`) plus what differs between MySQL and SQLite, so a producer needs no
+ * dialect of its own.
+ */
+export interface Tx extends Sql {
+  /**
+   * One multi-row INSERT of plain objects (all with the keys of the first). With `ignoreDuplicates`,
+   * rows whose unique key already exists are skipped — only those: a broken reference still fails.
+   */
+  insert(
+    table: string,
+    rows: Array<Record<string, unknown>>,
+    opts?: { ignoreDuplicates?: boolean },
+  ): Promise<void>;
+  /** A Date as this database takes it as a parameter. */
+  date(d: Date): Date | string;
+}
 
 /** What one batch of `eachBatch` hands back: its outcomes (or counts alone) and the rows to write. */
 export interface BatchResult {
@@ -62,6 +78,8 @@ export interface ProducerRunContext {
    * the worker is stopping, and records each batch's outcomes with its writes in one transaction.
    */
   eachBatch<T>(items: readonly T[], size: number, fn: (batch: T[]) => Promise<BatchResult>): Promise<void>;
+  /** The same over the run's own item ids. */
+  eachBatch(size: number, fn: (batch: string[]) => Promise<BatchResult>): Promise<void>;
   /** True once an operator cancelled the run (asks the database). */
   isCancelled(): Promise<boolean>;
   /**
@@ -72,9 +90,24 @@ export interface ProducerRunContext {
   isTransient(err: unknown): boolean;
 }
 
+/** What a run started from the Operations page's start menu is over, decided when it is started. */
+export interface StartRequest {
+  itemIds?: string[];
+  totalItems?: number;
+  payload?: Record<string, unknown>;
+  /** While a run with this key is active in the tenant, starting again returns it. */
+  idempotencyKey?: string | null;
+  subject?: string | null;
+}
+
 /** A producer's job logic: runs inside a worker with a context that records outcomes on the run. */
 export interface RunHandler {
   handle(ctx: ProducerRunContext): Promise<void>;
+  /**
+   * For types with a `start` entry: what a run started from the start menu is over (by default a run
+   * with no items and no payload, which the handler fills as it goes).
+   */
+  prepare?(tenant: { id: number; slug: string }, userId: number): Promise<StartRequest>;
 }
 
 export interface RelatedLink {
@@ -115,6 +148,11 @@ export interface RunTypeDefinition {
   describe?(run: RunLinkContext): ContextLine[] | Promise<ContextLine[]>;
   /** Jobs of this type processed at once per worker; defaults to QUEUE_CONCURRENCY. */
   concurrency?: number;
+  /**
+   * Offers the type in the Operations page's start menu (for roles that may start runs), served by
+   * the hub's own start route: the producer needs no start route of its own.
+   */
+  start?: { label: string; description?: string };
 }
 
 export const RUN_PRODUCER = Symbol('RUN_PRODUCER');

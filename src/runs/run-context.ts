@@ -108,11 +108,21 @@ export class RunContext implements ProducerRunContext {
     );
   }
 
+  eachBatch<T>(items: readonly T[], size: number, fn: (batch: T[]) => Promise<BatchResult>): Promise<void>;
+  eachBatch(size: number, fn: (batch: string[]) => Promise<BatchResult>): Promise<void>;
   async eachBatch<T>(
-    items: readonly T[],
-    size: number,
-    fn: (batch: T[]) => Promise<BatchResult>,
+    itemsOrSize: readonly T[] | number,
+    sizeOrFn: number | ((batch: string[]) => Promise<BatchResult>),
+    maybeFn?: (batch: T[]) => Promise<BatchResult>,
   ): Promise<void> {
+    const [items, size, fn] =
+      typeof itemsOrSize === 'number'
+        ? [
+            this.itemIds as unknown as readonly T[],
+            itemsOrSize,
+            sizeOrFn as unknown as (batch: T[]) => Promise<BatchResult>,
+          ]
+        : [itemsOrSize, sizeOrFn as number, maybeFn!];
     for (const batch of chunks(items.slice(this.alreadyProcessed), size)) {
       if (this.signal.aborted) throw this.signal.reason;
       const result = await fn(batch);

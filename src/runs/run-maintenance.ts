@@ -174,7 +174,7 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
     for (;;) {
       const ids = await this.repo.endedBefore(cutoff, PRUNE_BATCH);
       if (!ids.length) break;
-      await this.repo.deleteRuns(ids);
+      await this.repo.deleteRuns(ids, this.registry.runRowTables());
       this.events.emit(RUN_EVENTS.pruned, { runIds: ids, before: cutoff });
       removed += ids.length;
       if (ids.length < PRUNE_BATCH) break;

@@ -24,6 +24,7 @@ export class RunTypeQueueError extends Error {}
 export class RunTypeRegistry implements OnModuleInit {
   private readonly logger = new Logger('RunTypeRegistry');
   private readonly types = new Map<string, RegisteredRunType>();
+  private readonly declarations = new Set<ProducerDeclaration>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -63,6 +64,7 @@ export class RunTypeRegistry implements OnModuleInit {
   /** The queue a handler's jobs go to: its module's declaration, checked against its own. */
   private queueOf(def: RunTypeDefinition, producer: string, host: NestModule | undefined): string {
     const declared = host ? declarationOf(host) : undefined;
+    if (declared) this.declarations.add(declared);
     const queue = def.queue ?? declared?.queue;
     const where = `Run type "${def.type}" (${producer})`;
     if (!queue) {
@@ -110,6 +112,18 @@ export class RunTypeRegistry implements OnModuleInit {
 
   all(): RegisteredRunType[] {
     return [...this.types.values()].sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  /** Types offered in the start menu, by label. */
+  startable(): RegisteredRunType[] {
+    return this.all().filter((t) => t.start);
+  }
+
+  /** Producers' tables of rows keyed by run (tableMigration with a run_id): pruned with their runs. */
+  runRowTables(): Array<{ table: string; column: string }> {
+    return [...this.declarations].flatMap((d) =>
+      (d.migrations ?? []).flatMap((m) => (m.runRows ? [m.runRows] : [])),
+    );
   }
 
   queues(): string[] {

@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { MODULE_MIGRATIONS } from '../database/module-migrations';
 import { QueueModule } from '../queue';
 import { PRODUCER_DECLARATION, ProducerDeclaration } from './producer-declaration';
 import { RunActionsService } from './run-actions.service';
@@ -12,6 +13,7 @@ import { RunTypeRegistry } from './run-types.registry';
 import { RunsQueryService } from './runs-query.service';
 import { RunsRepository } from './runs.repository';
 import { RunsService } from './runs.service';
+import { RunStarter } from './start-response';
 
 /** What RunsModule.forProducer returns: one per producer module, told apart by its declaration. */
 @Module({})
@@ -34,8 +36,9 @@ class RunsProducerModule {}
     RunActionsService,
     RunMaintenance,
     RunStallService,
+    RunStarter,
   ],
-  exports: [RunsService, RunTypeRegistry, RunsQueryService, RunActionsService, RunStallService],
+  exports: [RunsService, RunStarter, RunTypeRegistry, RunsQueryService, RunActionsService, RunStallService],
 })
 export class RunsModule {
   /**
@@ -46,7 +49,10 @@ export class RunsModule {
     return {
       module: RunsProducerModule,
       imports: [RunsModule, BullModule.registerQueue({ name: declaration.queue })],
-      providers: [{ provide: PRODUCER_DECLARATION, useValue: declaration }],
+      providers: [
+        { provide: PRODUCER_DECLARATION, useValue: declaration },
+        { provide: MODULE_MIGRATIONS, useValue: declaration.migrations ?? [] },
+      ],
       exports: [RunsModule],
     };
   }

@@ -417,12 +417,16 @@ export class RunsRepository {
     return rows.map((r) => readNum(r.id));
   }
 
-  /** Deletes runs and what hangs off them, in one transaction. */
-  async deleteRuns(ids: number[]): Promise<void> {
+  /** Deletes runs and what hangs off them (the hub's tables and producers' `also`), in one transaction. */
+  async deleteRuns(ids: number[], also: Array<{ table: string; column: string }> = []): Promise<void> {
     const list = placeholders(ids.length);
     await this.db.transaction(async (tx) => {
-      for (const table of ['run_failed_items', 'run_audit'])
-        await tx.exec(`DELETE FROM ${table} WHERE run_id IN (${list})`, ids);
+      for (const { table, column } of [
+        { table: 'run_failed_items', column: 'run_id' },
+        { table: 'run_audit', column: 'run_id' },
+        ...also,
+      ])
+        await tx.exec(`DELETE FROM ${table} WHERE ${column} IN (${list})`, ids);
       await tx.exec(`DELETE FROM operation_runs WHERE id IN (${list})`, ids);
     });
   }

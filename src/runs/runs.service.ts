@@ -7,10 +7,11 @@ import { AppError } from '../common/app-error';
 import { withTimeout } from '../common/timeout';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { Db } from '../database/db';
+import { Db, Sql } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { appendFailures, RunFailure, toFailure } from './failure-sanitizer';
 import type { Tx } from './producer';
+import { producerTx } from './producer-tx';
 import { RunCounters } from './run-counters';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
 import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
@@ -363,7 +364,7 @@ export class RunsService {
     }
 
     const after = await this.db.transaction(async (tx) => {
-      if (write) await write(tx);
+      if (write) await write(producerTx(tx, this.dialect));
       if (n === 0) return null;
       if (!(await this.repo.addCounts(runId, delta, tx))) await this.refuseRecord(runId, n, tx);
       await this.repo.insertFailedItems(
@@ -382,7 +383,7 @@ export class RunsService {
   }
 
   /** Why an outcome update matched no row: the run ended (cancelled) or the counts would break. */
-  private async refuseRecord(runId: number, n: number, tx?: Tx): Promise<never> {
+  private async refuseRecord(runId: number, n: number, tx?: Sql): Promise<never> {
     const run = await this.repo.byId(runId, tx);
     if (!run || run.status !== 'running') throw new RunNoLongerActive(runId);
     throw new Error(

@@ -242,7 +242,10 @@ describe('contract: docs/contracts/admin-pages.openapi.yaml against the running 
   function urlFor(callerName: string, path: string, query = '', id?: number): string {
     const caller = CALLERS[callerName];
     if (!caller) throw new Error(`unknown caller "${callerName}": add it to CALLERS and x-callers`);
-    const target = path.replace('{tenant}', caller.tenant).replace('{id}', String(id ?? runIds[caller.run]));
+    const target = path
+      .replace('{tenant}', caller.tenant)
+      .replace('{id}', String(id ?? runIds[caller.run]))
+      .replace('{type}', 'inventory.sync');
     return query ? `${target}?${query}` : target;
   }
 

@@ -431,7 +431,7 @@ describe('security: fuzzing lists, details and the API never gives a 5xx', () =>
   function realParams(path: string): Record<string, string | number> {
     const c = world.contoso;
     const id = /\/policies\//.test(path) ? c.policy : /\/backup-sets\//.test(path) ? c.set : c.syncRun;
-    return { tenant: 'contoso', id, itemId: c.item, queue: 'inventory' };
+    return { tenant: 'contoso', id, itemId: c.item, queue: 'inventory', type: 'inventory.sync' };
   }
 
   function cases(): string[] {

@@ -237,6 +237,9 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       expect(detail.text).toContain('<span class="badge badge-partial"');
       expect(detail.text).toContain(`href="/admin/t/contoso/sample/${id}"`);
       expect(detail.text).toContain('Sample results');
+      // Its Related link: rows of the producer's own table (created by its own migration).
+      const results = await operator.agent.get(`/admin/t/contoso/sample/${id}`).expect(200);
+      expect(results.body).toEqual({ run: id, echoed: ['a'] });
       expect(detail.text).toContain('hi there');
       expect(detail.text).toContain('<code>fail-c</code>');
       // Terminal: the page no longer polls.

@@ -101,11 +101,17 @@ export async function insertRun(ds: DataSource, s: RunSeed): Promise<number> {
     finished_at: ['pending', 'running'].includes(s.status) ? null : at,
   };
   const cols = Object.keys(row);
-  const result = await ds.query(
-    `INSERT INTO operation_runs (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
-    Object.values(row),
-  );
-  if (mysql) return Number(result.insertId);
-  const [{ id }] = await ds.query('SELECT last_insert_rowid() AS id');
-  return Number(id);
+  // One statement with its own insert id: SELECT last_insert_rowid() after it could read another
+  // insert's when several run at once.
+  const qr = ds.createQueryRunner();
+  try {
+    const result = await qr.query(
+      `INSERT INTO operation_runs (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`,
+      Object.values(row),
+      true,
+    );
+    return Number(mysql ? result.raw.insertId : result.raw);
+  } finally {
+    await qr.release();
+  }
 }

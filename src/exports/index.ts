@@ -1,0 +1,1 @@
+export { PolicyExportModule } from './policy-export.module';
