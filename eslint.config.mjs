@@ -33,7 +33,7 @@ function filesOf(dir) {
 const producers = features.filter((m) =>
   filesOf(join(SRC, m)).some((f) => /^@RunProducer\(/m.test(readFileSync(f, 'utf8'))),
 );
-const readersOfTheHub = ['monitoring', 'notifications', 'health', 'demo'];
+const readersOfTheHub = ['monitoring', 'notifications', 'health', 'demo', 'audit', 'admin'];
 const PUBLIC_FACES = { demo: ['./index.ts', './source.ts'], policies: ['./index.ts', './policy-source.ts'] };
 
 const zones = [

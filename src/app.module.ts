@@ -2,6 +2,8 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminModule } from './admin';
+import { redactUrl } from './common/redact';
 import { AuthModule } from './auth';
 import { AppLogger, logSafeError } from './common/app-logger';
 import { AppConfig } from './config/app-config';
@@ -40,7 +42,17 @@ export class AppModule {
             quietReqLogger: true,
             // An error's message and stack may quote tokens and passwords back (providers echo
             // requests); only a sanitized copy and a few safe fields reach the log.
-            serializers: { err: logSafeError },
+            serializers: {
+              err: logSafeError,
+              // A link token in the path (/invite/<token>) is a secret; so is one in a query string.
+              // Only what says which request it was: route params and query repeat the path's secrets.
+              req: (req: { id?: unknown; method?: string; url?: string; remoteAddress?: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: redactUrl(req.url),
+                remoteAddress: req.remoteAddress,
+              }),
+            },
           },
         }),
         EventEmitterModule.forRoot({ wildcard: false }),
@@ -48,6 +60,7 @@ export class AppModule {
         QueueModule,
         TenantsModule,
         AuthModule,
+        AdminModule,
         RunsModule,
         MonitoringModule,
         PoliciesModule,

@@ -173,8 +173,10 @@ export async function runBookkeepingSection(ctx: BenchContext): Promise<Bookkeep
   const { sizes } = ctx;
   const tenant = await ctx.app
     .get<TenantsService>(TenantsService)
-    .create('bench-bookkeeping', 'Bench bookkeeping');
-  await ctx.app.get<TenantsService>(TenantsService).addMember(tenant.id, ctx.benchUserId, 'owner');
+    .create(
+      { slug: 'bench-bookkeeping', name: 'Bench bookkeeping', microsoftTenantId: null, notes: null },
+      { id: ctx.benchUserId },
+    );
 
   ctx.log(`(a) bare Bull: ${sizes.bareJobs.toLocaleString('en-US')} no-op jobs…`);
   const noop = await openBareBull(ctx, 'bare-noop', Math.round(sizes.bareJobs / 20), async () => undefined);

@@ -25,8 +25,10 @@ export interface BulkResults {
 export async function runBulkItemsSection(ctx: BenchContext): Promise<BulkResults> {
   const n = ctx.sizes.bulkPolicies;
   const tenants = ctx.app.get<TenantsService>(TenantsService);
-  const tenant = await tenants.create('bench-bulk', 'Bench bulk items');
-  await tenants.addMember(tenant.id, ctx.benchUserId, 'owner');
+  const tenant = await tenants.create(
+    { slug: 'bench-bulk', name: 'Bench bulk items', microsoftTenantId: null, notes: null },
+    { id: ctx.benchUserId },
+  );
 
   ctx.log(`inventory sync of a ${n.toLocaleString('en-US')}-policy demo tenant…`);
   await ctx.app.get<DemoPolicySource>(DemoPolicySource).setSize(tenant.id, n);

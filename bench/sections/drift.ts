@@ -91,8 +91,10 @@ export async function prepareDriftSnapshots(ctx: DriftContext): Promise<DriftSna
   const tenants = ctx.app.get<TenantsService>(TenantsService);
   const policyStore = ctx.app.get<PoliciesService>(PoliciesService);
   const db = ctx.app.get<Db>(Db);
-  const tenant = await tenants.create('bench-drift', 'Bench drift');
-  await tenants.addMember(tenant.id, ctx.benchUserId, 'owner');
+  const tenant = await tenants.create(
+    { slug: 'bench-drift', name: 'Bench drift', microsoftTenantId: null, notes: null },
+    { id: ctx.benchUserId },
+  );
 
   ctx.log(`writing two ${size.toLocaleString('en-US')}-policy snapshots…`);
   const t0 = Date.now();

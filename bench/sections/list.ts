@@ -107,8 +107,15 @@ async function createSeedTenants(ctx: BenchContext): Promise<SeedTenant[]> {
   const out: SeedTenant[] = [];
   for (let k = 1; k <= 50; k++) {
     const slug = `bench-t${String(k).padStart(2, '0')}`;
-    const t = await tenants.create(slug, `Bench tenant ${String(k).padStart(2, '0')}`);
-    await tenants.addMember(t.id, ctx.adminId, 'owner');
+    const t = await tenants.create(
+      {
+        slug: slug,
+        name: `Bench tenant ${String(k).padStart(2, '0')}`,
+        microsoftTenantId: null,
+        notes: null,
+      },
+      { id: ctx.adminId },
+    );
     out.push({ id: t.id, slug });
   }
   return out;

@@ -1,5 +1,5 @@
 import type { Role } from '../tenants';
-import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
+import { AbilityFactory, Action, inTenant, onPlatform, SubjectName } from './ability.factory';
 
 const OWN = 1;
 const OTHER = 2;
@@ -11,7 +11,7 @@ function ability(role: Role, isOps = false) {
     email: 'x@example.com',
     name: 'X',
     isOps,
-    memberships: [{ tenantId: OWN, slug: 'own', name: 'Own', role }],
+    memberships: [{ tenantId: OWN, slug: 'own', name: 'Own', role, archived: false }],
   });
 }
 
@@ -26,6 +26,11 @@ const table: Array<[Role, Record<string, boolean>]> = [
       retryRun: true,
       createBackupSet: true,
       deleteBackupSet: true,
+      readMembers: true,
+      inviteMembers: true,
+      readAudit: true,
+      readConnection: true,
+      updateConnection: true,
     },
   ],
   [
@@ -37,6 +42,11 @@ const table: Array<[Role, Record<string, boolean>]> = [
       retryRun: true,
       createBackupSet: true,
       deleteBackupSet: true,
+      readMembers: true,
+      inviteMembers: false,
+      readAudit: true,
+      readConnection: false,
+      updateConnection: false,
     },
   ],
   [
@@ -48,6 +58,11 @@ const table: Array<[Role, Record<string, boolean>]> = [
       retryRun: true,
       createBackupSet: false,
       deleteBackupSet: false,
+      readMembers: false,
+      inviteMembers: false,
+      readAudit: false,
+      readConnection: false,
+      updateConnection: false,
     },
   ],
   [
@@ -59,6 +74,11 @@ const table: Array<[Role, Record<string, boolean>]> = [
       retryRun: false,
       createBackupSet: false,
       deleteBackupSet: false,
+      readMembers: false,
+      inviteMembers: false,
+      readAudit: false,
+      readConnection: false,
+      updateConnection: false,
     },
   ],
 ];
@@ -70,6 +90,11 @@ const checks: Array<[string, Action, SubjectName]> = [
   ['retryRun', 'retry', 'Run'],
   ['createBackupSet', 'create', 'BackupSet'],
   ['deleteBackupSet', 'delete', 'BackupSet'],
+  ['readMembers', 'read', 'Membership'],
+  ['inviteMembers', 'create', 'Membership'],
+  ['readAudit', 'read', 'AuditEntry'],
+  ['readConnection', 'read', 'Connection'],
+  ['updateConnection', 'update', 'Connection'],
 ];
 
 describe('AbilityFactory', () => {
@@ -105,12 +130,64 @@ describe('AbilityFactory', () => {
       name: 'X',
       isOps: false,
       memberships: [
-        { tenantId: OWN, slug: 'own', name: 'Own', role: 'operator' },
-        { tenantId: OTHER, slug: 'other', name: 'Other', role: 'readonly' },
+        { tenantId: OWN, slug: 'own', name: 'Own', role: 'operator', archived: false },
+        { tenantId: OTHER, slug: 'other', name: 'Other', role: 'readonly', archived: false },
       ],
     });
     expect(a.can('start', inTenant('Run', OWN))).toBe(true);
     expect(a.can('start', inTenant('Run', OTHER))).toBe(false);
     expect(a.can('read', inTenant('Run', OTHER))).toBe(true);
+  });
+
+  it('gives platform rights to platform admins only, never through a tenant role', () => {
+    for (const role of ['owner', 'manager', 'operator', 'readonly'] as Role[]) {
+      for (const [action, subject] of [
+        ['create', 'Tenant'],
+        ['update', 'Tenant'],
+        ['read', 'User'],
+        ['update', 'User'],
+        ['read', 'AuditEntry'],
+      ] as Array<[Action, SubjectName]>) {
+        expect(ability(role).can(action, onPlatform(subject))).toBe(false);
+        expect(ability(role, true).can(action, onPlatform(subject))).toBe(true);
+      }
+    }
+  });
+
+  it('lets a platform admin administer any tenant, but not see or start its runs', () => {
+    const admin = factory.forPrincipal({
+      id: 9,
+      email: 'a@example.com',
+      name: 'A',
+      isOps: true,
+      memberships: [],
+    });
+    expect(admin.can('create', inTenant('Membership', OTHER))).toBe(true);
+    expect(admin.can('read', inTenant('AuditEntry', OTHER))).toBe(true);
+    expect(admin.can('update', inTenant('Connection', OTHER))).toBe(true);
+    expect(admin.can('read', inTenant('Run', OTHER))).toBe(false);
+    expect(admin.can('start', inTenant('Run', OTHER))).toBe(false);
+  });
+
+  it('makes an archived tenant read-only for every role, platform admins included', () => {
+    for (const role of ['owner', 'manager', 'operator', 'readonly'] as Role[]) {
+      const a = factory.forPrincipal({
+        id: 1,
+        email: 'x@example.com',
+        name: 'X',
+        isOps: true,
+        memberships: [{ tenantId: OWN, slug: 'own', name: 'Own', role, archived: true }],
+      });
+      expect(a.can('read', inTenant('Run', OWN))).toBe(true);
+      for (const [action, subject] of [
+        ['start', 'Run'],
+        ['cancel', 'Run'],
+        ['create', 'BackupSet'],
+        ['create', 'Membership'],
+        ['update', 'Connection'],
+        ['update', 'Tenant'],
+      ] as Array<[Action, SubjectName]>)
+        expect(a.can(action, inTenant(subject, OWN))).toBe(false);
+    }
   });
 });

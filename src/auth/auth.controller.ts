@@ -2,7 +2,8 @@ import { Body, Controller, Get, Param, Post, Query, Req, Res, UseGuards } from '
 import type { Request, Response } from 'express';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
-import { flash, NoLayout, redirectSeeOther } from '../web';
+import { flash, FormPage, NoLayout, redirectSeeOther } from '../web';
+import { AccountsService } from './accounts.service';
 import type { AuthedRequest } from './request';
 import { AuthService } from './auth.service';
 import { Ids, Public, SignedIn } from './decorators';
@@ -21,7 +22,10 @@ function regenerate(req: Request): Promise<void> {
 
 @Controller()
 export class AuthController {
-  constructor(private readonly auth: AuthService) {}
+  constructor(
+    private readonly auth: AuthService,
+    private readonly accounts: AccountsService,
+  ) {}
 
   @Public()
   @Get('/')
@@ -31,12 +35,15 @@ export class AuthController {
 
   @Public()
   @Get('/login')
-  loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: unknown) {
+  async loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: unknown) {
     if ((req.session as { userId?: number }).userId) {
       res.redirect(safeNext(next));
       return;
     }
-    res.render('auth/login', { title: 'Sign in', next: safeNext(next), bare: true });
+    // A fresh install without the demo: say how to make the first account, not just "sign in".
+    // The sign-in page stays up while the database is down: then it simply does not know.
+    const firstRun = (await this.auth.userCount().catch(() => 1)) === 0;
+    res.render('auth/login', { title: 'Sign in', next: safeNext(next), bare: true, firstRun });
   }
 
   @Public()
@@ -57,9 +64,20 @@ export class AuthController {
       });
       return;
     }
+    if (user.deactivatedAt) {
+      res.status(403).render('auth/login', {
+        title: 'Sign in',
+        bare: true,
+        next,
+        email,
+        error: 'This account is deactivated. Ask a platform admin to reactivate it.',
+      });
+      return;
+    }
     // A fresh session id on login, so an id planted before sign-in is worthless afterwards.
     await regenerate(req);
     (req.session as { userId?: number }).userId = user.id;
+    await this.auth.signedIn(user.id);
     await redirectSeeOther(req, res, next);
   }
 
@@ -98,10 +116,30 @@ export class AuthController {
   @SignedIn()
   @Get('/admin/profile')
   async profile(@Req() req: AuthedRequest, @Res() res: Response) {
-    const tokens = await this.auth.listTokens(req.principal.id);
     const created = (req.session as { newToken?: string }).newToken;
     delete (req.session as { newToken?: string }).newToken;
-    res.render('auth/profile', { title: 'Profile and API tokens', tokens, created });
+    res.render('auth/profile', { ...(await this.profileLocals(req)), created });
+  }
+
+  async profileLocals(req: AuthedRequest) {
+    return {
+      title: 'Profile and API tokens',
+      nav: 'profile',
+      tokens: await this.auth.listTokens(req.principal.id),
+    };
+  }
+
+  @SignedIn()
+  @Post('/admin/profile/password')
+  @FormPage('auth/profile', 'profileLocals')
+  async changePassword(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    await this.accounts.changePassword(req.principal.id, body, req.sessionID);
+    flash(req, 'success', 'Password changed. Every other session of your account has been signed out.');
+    await redirectSeeOther(req, res, '/admin/profile');
   }
 
   @SignedIn()

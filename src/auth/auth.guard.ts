@@ -1,8 +1,17 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError } from '../common/app-error';
-import type { AuthedRequest } from './request';
-import { AbilityFactory, Action, inTenant, SubjectName } from './ability.factory';
+import { TenantsService } from '../tenants';
+import type { AuthedRequest, TenantContext } from './request';
+import {
+  AbilityFactory,
+  Action,
+  inTenant,
+  onPlatform,
+  PLATFORM_MANAGED,
+  type Principal,
+  SubjectName,
+} from './ability.factory';
 import { AuthService } from './auth.service';
 import { isApiTokenRequest } from './csrf';
 import { ABILITY_KEY, PUBLIC_KEY, SIGNED_IN_KEY } from './decorators';
@@ -19,6 +28,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
     private readonly abilities: AbilityFactory,
+    private readonly tenants: TenantsService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -33,13 +43,6 @@ export class AuthGuard implements CanActivate {
     req.ability = this.abilities.forPrincipal(principal);
     req.canSeeQueues = req.ability.can('read', 'BullBoard');
 
-    const slug = req.params?.tenant;
-    if (slug !== undefined) {
-      const m = principal.memberships.find((t) => t.slug === slug);
-      if (!m) throw AppError.notFound('Tenant');
-      req.tenant = { id: m.tenantId, slug: m.slug, name: m.name, role: m.role };
-    }
-
     const rule = this.reflector.getAllAndOverride<{ action: Action; subject: SubjectName } | undefined>(
       ABILITY_KEY,
       targets,
@@ -52,13 +55,53 @@ export class AuthGuard implements CanActivate {
       );
       throw AppError.forbidden('This page does not say who may use it, so nobody may.');
     }
-    if (rule) {
-      const allowed = req.tenant
-        ? req.ability.can(rule.action, inTenant(rule.subject, req.tenant.id))
-        : req.ability.can(rule.action, rule.subject);
-      if (!allowed) throw AppError.forbidden();
+
+    const slug = req.params?.tenant;
+    if (slug !== undefined) req.tenant = await this.resolveTenant(principal, String(slug), rule);
+    req.navLinks = this.navLinks(req);
+    // An archived tenant is read-only for everyone: no change of any kind reaches it.
+    if (req.tenant?.archived && req.method !== 'GET' && req.method !== 'HEAD')
+      throw AppError.forbidden(`${req.tenant.name} is archived: it can be viewed, not changed.`);
+    if (!rule) return true;
+    if (req.tenant) {
+      if (!req.ability.can(rule.action, inTenant(rule.subject, req.tenant.id))) throw AppError.forbidden();
+    } else if (!req.ability.can(rule.action, onPlatform(rule.subject))) {
+      throw AppError.forbidden();
     }
     return true;
+  }
+
+  /** The administration links the navigation offers this user, as the ability table says. */
+  private navLinks(req: AuthedRequest): Record<string, boolean> {
+    const a = req.ability;
+    const t = req.tenant;
+    return {
+      members: Boolean(t && a.can('read', inTenant('Membership', t.id))),
+      audit: Boolean(t && a.can('read', inTenant('AuditEntry', t.id))),
+      connection: Boolean(t && a.can('read', inTenant('Connection', t.id))),
+      tenants: a.can('read', onPlatform('Tenant')),
+      users: a.can('read', onPlatform('User')),
+      platformAudit: a.can('read', onPlatform('AuditEntry')),
+    };
+  }
+
+  /**
+   * The tenant a URL names, as this user may see it: through their membership, or, for a platform
+   * admin, for administering it (PLATFORM_MANAGED subjects). Anyone else: 404, never 403, so another
+   * tenant's existence does not leak.
+   */
+  private async resolveTenant(
+    principal: Principal,
+    slug: string,
+    rule: { action: Action; subject: SubjectName } | undefined,
+  ): Promise<TenantContext> {
+    const m = principal.memberships.find((t) => t.slug === slug);
+    if (m) return { id: m.tenantId, slug: m.slug, name: m.name, role: m.role, archived: m.archived };
+    if (principal.isOps && rule && PLATFORM_MANAGED.includes(rule.subject)) {
+      const t = await this.tenants.findBySlug(slug);
+      if (t) return { id: t.id, slug: t.slug, name: t.name, role: null, archived: t.archivedAt !== null };
+    }
+    throw AppError.notFound('Tenant');
   }
 
   private async identify(req: AuthedRequest): Promise<number | null> {

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { QUEUE_BOARD_GATE, QueueBoardGate } from '../queue';
 import { TenantsModule } from '../tenants';
+import { AccountsModule } from './accounts.module';
 import { CSRF_TOKENS } from '../web';
 import { AbilityFactory } from './ability.factory';
 import { AuthController } from './auth.controller';
@@ -14,7 +15,6 @@ import { AnonymousCsrf, CsrfGuard, CsrfTokenIssuer } from './csrf';
 import { SessionsService } from './sessions.service';
 import { LoginThrottleGuard } from './login-throttle.guard';
 import { LoginThrottleStorage } from './login-throttle.storage';
-import { UsersRepository } from './users.repository';
 
 /** No Origin header (same-origin navigation), or one naming this host; "null" or garbage is foreign. */
 function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
@@ -28,6 +28,7 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
 
 @Module({
   imports: [
+    AccountsModule,
     TenantsModule,
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
@@ -41,11 +42,8 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
   ],
   controllers: [AuthController],
   providers: [
-    UsersRepository,
-    AuthService,
     AbilityFactory,
     LoginThrottleGuard,
-    SessionsService,
     {
       provide: AnonymousCsrf,
       inject: [SessionsService, APP_CONFIG],
@@ -75,6 +73,6 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
     { provide: APP_GUARD, useClass: CsrfGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AuthService, AbilityFactory, SessionsService, CSRF_TOKENS],
+  exports: [AccountsModule, AbilityFactory, CSRF_TOKENS],
 })
 export class AuthModule {}

@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import { createHash, randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { AuditService } from '../audit';
 import { TenantsService } from '../tenants';
 import { Principal } from './ability.factory';
 import { normalizeEmail } from './email';
@@ -24,6 +25,7 @@ export class AuthService {
   constructor(
     private readonly users: UsersRepository,
     private readonly tenants: TenantsService,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.dummyHash = bcrypt.hash('not-a-real-password', config.bcryptRounds);
@@ -37,36 +39,56 @@ export class AuthService {
       { email, name: input.name, passwordHash, isOps: input.isOps ?? false },
       createdAt,
     );
-    return { id, email, name: input.name, isOps: input.isOps ?? false, createdAt };
+    return (await this.users.byId(id))!;
   }
 
-  /** The user for a correct e-mail + password pair, else null. */
+  /**
+   * The user for a correct e-mail + password pair, else null. A deactivated account with the right
+   * password is named as such (whoever typed it knows the account exists).
+   */
   async verifyPassword(email: string, password: string): Promise<User | null> {
     const found = await this.users.withPasswordHash(normalizeEmail(email));
     const ok = await bcrypt.compare(password, found?.passwordHash ?? (await this.dummyHash));
     return found && ok ? found.user : null;
   }
 
+  /** Stamps a sign-in, for the members and users pages. */
+  signedIn(userId: number): Promise<void> {
+    return this.users.touchSignIn(userId, new Date());
+  }
+
+  /** Who a request's user is and where they belong; null for an unknown or deactivated account. */
   async principalFor(userId: number): Promise<Principal | null> {
     const user = await this.users.byId(userId);
-    if (!user) return null;
+    if (!user || user.deactivatedAt) return null;
     const memberships = await this.tenants.membershipsOf(user.id);
     return {
       id: user.id,
       email: user.email,
       name: user.name,
       isOps: user.isOps,
-      memberships: memberships.map((m) => ({ tenantId: m.id, slug: m.slug, name: m.name, role: m.role })),
+      memberships: memberships.map((m) => ({
+        tenantId: m.id,
+        slug: m.slug,
+        name: m.name,
+        role: m.role,
+        archived: m.archived,
+      })),
     };
   }
 
   /** Creates a personal API token; the plaintext is returned once and only its hash is stored. */
   async createToken(userId: number, name: string): Promise<{ token: string; id: number }> {
     const token = TOKEN_PREFIX + randomBytes(24).toString('base64url');
-    const id = await this.users.insertToken(
-      { userId, name, hash: sha256(token), prefix: token.slice(0, TOKEN_PREFIX.length + 6) },
-      new Date(),
-    );
+    const prefix = token.slice(0, TOKEN_PREFIX.length + 6);
+    const id = await this.users.insertToken({ userId, name, hash: sha256(token), prefix }, new Date());
+    await this.audit.record({
+      actorId: userId,
+      tenantId: null,
+      action: 'token.created',
+      subject: { type: 'api_token', id, label: name },
+      after: { name, starts_with: `${prefix}…` },
+    });
     return { token, id };
   }
 
@@ -85,8 +107,18 @@ export class AuthService {
     return this.users.tokensOf(userId);
   }
 
-  revokeToken(userId: number, tokenId: number): Promise<boolean> {
-    return this.users.revokeToken(userId, tokenId, new Date());
+  async revokeToken(userId: number, tokenId: number): Promise<boolean> {
+    const token = (await this.users.tokensOf(userId)).find((t) => t.id === tokenId);
+    if (!token || !(await this.users.revokeToken(userId, tokenId, new Date()))) return false;
+    await this.audit.record({
+      actorId: userId,
+      tenantId: null,
+      action: 'token.revoked',
+      subject: { type: 'api_token', id: tokenId, label: token.name },
+      before: { active: true },
+      after: { active: false },
+    });
+    return true;
   }
 
   userCount(): Promise<number> {

@@ -14,9 +14,13 @@ export interface Control {
  */
 export function controlFor(req: AuthedRequest, action: Action, subject: SubjectName, what: string): Control {
   const tenant = req.tenant!;
+  if (tenant.archived)
+    return { allowed: false, reason: `${tenant.name} is archived: its ${what} can be viewed, not changed.` };
   if (req.ability.can(action, inTenant(subject, tenant.id))) return { allowed: true };
   return {
     allowed: false,
-    reason: `Your role in ${tenant.name} (${tenant.role}) can view ${what} but not change or start anything.`,
+    reason: tenant.role
+      ? `Your role in ${tenant.name} (${tenant.role}) can view ${what} but not change or start anything.`
+      : `You administer ${tenant.name} as a platform admin, without a role in it.`,
   };
 }

@@ -1,7 +1,11 @@
 /** The auth module's public face: other modules import from here only. */
 export { AuthModule } from './auth.module';
 export { AuthService } from './auth.service';
-export { AbilityFactory, inTenant } from './ability.factory';
+export { AccountsModule } from './accounts.module';
+export { AccountsService, LinkError, LINK_DAYS, LINK_MESSAGES } from './accounts.service';
+export type { IssuedLink, LinkState } from './accounts.service';
+export type { Invitation } from './invitations.repository';
+export { AbilityFactory, inTenant, onPlatform, PLATFORM_MANAGED } from './ability.factory';
 export type { Action, AppAbility, Principal, SubjectName } from './ability.factory';
 export { controlFor } from './controls';
 export type { Control } from './controls';

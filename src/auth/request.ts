@@ -6,7 +6,10 @@ export interface TenantContext {
   id: number;
   slug: string;
   name: string;
-  role: Role;
+  /** The user's role here; null for a platform admin administering a tenant they do not belong to. */
+  role: Role | null;
+  /** Archived tenants are read-only for everyone. */
+  archived: boolean;
 }
 
 /** What the auth guard attaches to a request. */

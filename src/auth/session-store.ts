@@ -61,6 +61,13 @@ export class SqlSessionStore extends session.Store {
     cb?.();
   }
 
+  /** Ends every session of a user (but one: the one making the change keeps signed in). */
+  async destroyUserSessions(userId: number, exceptSid?: string): Promise<void> {
+    if (exceptSid)
+      await this.db.exec('DELETE FROM sessions WHERE user_id = ? AND id <> ?', [userId, exceptSid]);
+    else await this.db.exec('DELETE FROM sessions WHERE user_id = ?', [userId]);
+  }
+
   /** Removes expired sessions (a visitor who never comes back leaves one behind). */
   async prune(now = Date.now()): Promise<void> {
     await this.db.exec('DELETE FROM sessions WHERE expires_at <= ?', [now]);

@@ -86,6 +86,11 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
+  /** Ends a user's sessions at once (a deactivation, a new password), but the one given. */
+  endSessionsOf(userId: number, exceptSid?: string): Promise<void> {
+    return this.store.destroyUserSessions(userId, exceptSid);
+  }
+
   /**
    * Without SESSION_SECRET the embedded default keeps a generated secret beside its SQLite file, so
    * sign-ins survive a restart; elsewhere a per-process secret is the only safe fallback.

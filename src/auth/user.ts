@@ -6,6 +6,9 @@ export interface User {
   /** Platform operations staff: may see the Bull board. */
   isOps: boolean;
   createdAt: Date;
+  /** A deactivated user cannot sign in; their sessions and API tokens are refused. */
+  deactivatedAt: Date | null;
+  lastSignInAt: Date | null;
 }
 
 /** A personal API token as its owner sees it: the token itself is shown once and never stored. */

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { Db } from '../database/db';
+import { Db, type Sql } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { placeholders, readDate, readNum } from '../database/sql';
 import { ApiToken, User } from './user';
 
-const USER_COLUMNS = 'id, email, name, is_ops, created_at';
+const USER_COLUMNS = 'id, email, name, is_ops, created_at, deactivated_at, last_sign_in_at';
 const TOKEN_COLUMNS = 'id, user_id, name, token_prefix, created_at, last_used_at, revoked_at';
 
 /** The users and api_tokens tables: the only place that reads them. */
@@ -47,11 +47,108 @@ export class UsersRepository {
     return readNum((await this.db.query('SELECT COUNT(*) AS n FROM users'))[0].n);
   }
 
+  /** Users whose e-mail or name contains `q` (any case), by e-mail, keyset-paged after an e-mail. */
+  async search(q: string, limit: number, after?: string): Promise<User[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q) {
+      const email = this.dialect.contains('email', q);
+      const name = this.dialect.contains('name', q);
+      where.push(`(${email.sql} OR ${name.sql})`);
+      params.push(email.param, name.param);
+    }
+    if (after) {
+      where.push('email > ?');
+      params.push(after);
+    }
+    const rows = await this.db.query(
+      `SELECT ${USER_COLUMNS} FROM users${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY email LIMIT ${Math.trunc(limit)}`,
+      params,
+    );
+    return rows.map(toUser);
+  }
+
+  async byIds(ids: number[]): Promise<User[]> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return [];
+    const rows = await this.db.query(
+      `SELECT ${USER_COLUMNS} FROM users WHERE id IN (${placeholders(unique.length)})`,
+      unique,
+    );
+    return rows.map(toUser);
+  }
+
+  async passwordHashOf(id: number): Promise<string | null> {
+    const [row] = await this.db.query('SELECT password_hash FROM users WHERE id = ?', [id]);
+    return row ? String(row.password_hash) : null;
+  }
+
+  /** Sets a password; the auth version moves on, so anything cached about this user is renewed. */
+  async setPassword(id: number, passwordHash: string, tx: Sql = this.db): Promise<void> {
+    await tx.exec('UPDATE users SET password_hash = ?, auth_version = auth_version + 1 WHERE id = ?', [
+      passwordHash,
+      id,
+    ]);
+  }
+
+  async setName(id: number, name: string, tx: Sql = this.db): Promise<void> {
+    await tx.exec('UPDATE users SET name = ? WHERE id = ?', [name, id]);
+  }
+
+  /** Whether the user's state changed (false: it was so already). */
+  async setDeactivated(id: number, at: Date | null, tx: Sql = this.db): Promise<boolean> {
+    const { affected } = await tx.exec(
+      `UPDATE users SET deactivated_at = ?, auth_version = auth_version + 1
+       WHERE id = ? AND deactivated_at IS ${at ? '' : 'NOT '}NULL`,
+      [at ? this.dialect.date(at) : null, id],
+    );
+    return affected > 0;
+  }
+
+  async setOps(id: number, isOps: boolean, tx: Sql = this.db): Promise<boolean> {
+    const { affected } = await tx.exec(
+      'UPDATE users SET is_ops = ?, auth_version = auth_version + 1 WHERE id = ? AND is_ops = ?',
+      [isOps ? 1 : 0, id, isOps ? 0 : 1],
+    );
+    return affected > 0;
+  }
+
+  /**
+   * The active platform admins, their rows locked (MySQL) or the database held (SQLite) until the
+   * transaction ends, so two admins demoting each other at once cannot leave the platform without one.
+   */
+  async lockActiveAdmins(tx: Sql): Promise<number[]> {
+    const rows = await tx.query(
+      `SELECT id FROM users WHERE is_ops = 1 AND deactivated_at IS NULL ORDER BY id${this.dialect.forUpdate()}`,
+    );
+    return rows.map((r) => readNum(r.id));
+  }
+
+  async touchSignIn(id: number, at: Date): Promise<void> {
+    await this.db.exec('UPDATE users SET last_sign_in_at = ? WHERE id = ?', [this.dialect.date(at), id]);
+  }
+
+  /** What a cached principal is checked against: bumped by every change to the user's access. */
+  async authState(id: number): Promise<{ version: number; active: boolean } | null> {
+    const [row] = await this.db.query('SELECT auth_version, deactivated_at FROM users WHERE id = ?', [id]);
+    return row ? { version: readNum(row.auth_version), active: row.deactivated_at == null } : null;
+  }
+
+  async bumpAuthVersion(ids: number[]): Promise<void> {
+    if (!ids.length) return;
+    await this.db.exec(
+      `UPDATE users SET auth_version = auth_version + 1 WHERE id IN (${placeholders(ids.length)})`,
+      ids,
+    );
+  }
+
   async insert(
     u: { email: string; name: string; passwordHash: string; isOps: boolean },
     at: Date,
+    tx: Sql = this.db,
   ): Promise<number> {
-    const { insertId } = await this.db.exec(
+    const { insertId } = await tx.exec(
       'INSERT INTO users (email, name, password_hash, is_ops, created_at) VALUES (?, ?, ?, ?, ?)',
       [u.email, u.name, u.passwordHash, u.isOps ? 1 : 0, this.dialect.date(at)],
     );
@@ -69,10 +166,11 @@ export class UsersRepository {
     return insertId;
   }
 
-  /** The live token with this hash: its id, owner and last use. */
+  /** The live token with this hash, of a user who is not deactivated: its id, owner and last use. */
   async tokenByHash(hash: string): Promise<{ id: number; userId: number; lastUsedAt: Date | null } | null> {
     const [row] = await this.db.query(
-      'SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL',
+      `SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+       WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.deactivated_at IS NULL`,
       [hash],
     );
     return row
@@ -109,6 +207,8 @@ function toUser(r: Record<string, unknown>): User {
     name: String(r.name),
     isOps: Boolean(Number(r.is_ops)),
     createdAt: readDate(r.created_at)!,
+    deactivatedAt: readDate(r.deactivated_at),
+    lastSignInAt: readDate(r.last_sign_in_at),
   };
 }
 

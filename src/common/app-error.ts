@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'csrf_invalid'
   | 'not_found'
   | 'conflict'
+  | 'gone'
   | 'throttled'
   | 'payload_too_large'
   | 'uri_too_long'
@@ -35,6 +36,21 @@ export class AppError extends Error {
   static forbidden(message = 'Your role does not allow this action.'): AppError {
     return new AppError('forbidden', message);
   }
+
+  /**
+   * Input a form field got wrong: a readable 400 whose `fields` say which field and why, so the page
+   * can show each message beside its input (with what was typed kept).
+   */
+  static invalid(fields: Record<string, string>): FormError {
+    return new FormError(fields);
+  }
+}
+
+export class FormError extends AppError {
+  constructor(readonly fields: Record<string, string>) {
+    super('bad_request', Object.values(fields).join(' '));
+    this.name = 'FormError';
+  }
 }
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -44,6 +60,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   csrf_invalid: 403,
   not_found: 404,
   conflict: 409,
+  gone: 410,
   throttled: 429,
   payload_too_large: 413,
   uri_too_long: 414,
@@ -57,6 +74,7 @@ export const ERROR_TITLES: Record<number, string> = {
   403: 'Not allowed',
   404: 'Not found',
   409: 'Conflict',
+  410: 'No longer valid',
   413: 'Too much at once',
   414: 'Address too long',
   429: 'Too many requests',

@@ -392,3 +392,20 @@ function truncate(text: string): string {
   if (!kept) kept = points.slice(0, budget).join('');
   return `${kept.trimEnd()}${ELLIPSIS}`;
 }
+
+/**
+ * A request path as a log may hold it: single-use link tokens (`/invite/<token>`) are secrets in the
+ * path itself, and a query string may carry a token or password a client put there by mistake.
+ */
+export function redactUrl(url: string | undefined): string | undefined {
+  if (!url) return url;
+  const masked = url.replace(/(\/invite\/)[^/?#]+/g, '$1[REDACTED]');
+  const q = masked.indexOf('?');
+  if (q < 0) return masked;
+  return (
+    masked.slice(0, q + 1) +
+    masked
+      .slice(q + 1)
+      .replace(/((?:^|&)[^=&]*(?:token|password|secret|key|code)[^=&]*=)[^&]*/gi, '$1[REDACTED]')
+  );
+}

@@ -49,7 +49,14 @@ export class DemoSeedService implements OnApplicationBootstrap {
 
   private async seed(): Promise<void> {
     const ids = new Map<string, number>();
-    for (const t of DEMO_TENANTS) ids.set(t.slug, (await this.tenants.create(t.slug, t.name)).id);
+    const system = { id: null };
+    for (const t of DEMO_TENANTS) {
+      const tenant = await this.tenants.create(
+        { slug: t.slug, name: t.name, microsoftTenantId: null, notes: null },
+        system,
+      );
+      ids.set(t.slug, tenant.id);
+    }
     for (const u of DEMO_USERS) {
       const user = await this.auth.createUser({
         email: u.email,
@@ -58,7 +65,7 @@ export class DemoSeedService implements OnApplicationBootstrap {
         isOps: u.isOps,
       });
       for (const [slug, role] of Object.entries(u.roles))
-        await this.tenants.addMember(ids.get(slug)!, user.id, role);
+        await this.tenants.addMember(ids.get(slug)!, user.id, role, system, u.email);
     }
     this.logger.log('Demo tenants contoso and fabrikam and three demo users created');
     // A first inventory snapshot per tenant, so a new user finds runs and policies to look at. Tests

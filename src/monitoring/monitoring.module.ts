@@ -1,4 +1,5 @@
 import { Module, OnModuleInit } from '@nestjs/common';
+import { AuditModule } from '../audit';
 import { AuthModule } from '../auth';
 import { BUCKET_LABELS, RunsModule, type StatusBucket } from '../runs';
 import { registerViewHelper } from '../web';
@@ -8,7 +9,7 @@ import { RunsApiController } from './runs-api.controller';
 
 /** Pages and API that read the hub; producers never depend on this module. */
 @Module({
-  imports: [RunsModule, AuthModule],
+  imports: [RunsModule, AuthModule, AuditModule],
   controllers: [OperationsController, RunsApiController, RunLinkController],
 })
 export class MonitoringModule implements OnModuleInit {

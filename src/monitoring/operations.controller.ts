@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { AuditService } from '../audit';
 import type { Response } from 'express';
 import {
   AuthService,
@@ -49,6 +50,7 @@ export class OperationsController {
     private readonly stall: RunStallService,
     private readonly auth: AuthService,
     private readonly starter: RunStarter,
+    private readonly audit: AuditService,
   ) {}
 
   @Get()
@@ -134,12 +136,12 @@ export class OperationsController {
       def?.related ? def.related(linkCtx) : [],
       def?.describe ? def.describe(linkCtx) : [],
       this.query.children(tenant.id, row.id),
-      this.actions.auditOf(tenant.id, row.id),
+      this.audit.forRun(tenant.id, row.id),
     ]);
     const names = await this.auth.namesOf([
       row.userId,
       ...children.map((c) => c.userId),
-      ...audit.map((a) => a.userId),
+      ...audit.map((a) => a.actorId),
     ]);
     const run = await this.summary(row, tenant, names);
     res.render('runs/detail', {
@@ -162,7 +164,11 @@ export class OperationsController {
           actor: run.initiator,
           description: `Started ${run.label}${row.parentRunId ? ` (retry of run #${row.parentRunId})` : ''}`,
         },
-        ...audit.map((a) => ({ ...a, actor: nameOf(names, a.userId) ?? 'System' })),
+        ...audit.map((a) => ({
+          at: a.at,
+          actor: nameOf(names, a.actorId) ?? 'System',
+          description: a.detail,
+        })),
       ],
       // Without JavaScript an active run's page still follows along, just less often.
       refreshSeconds: run.active ? 5 : undefined,

@@ -45,7 +45,7 @@ export { RunsQueryService } from './runs-query.service';
 export type { DayCounts, RunPage } from './runs-query.service';
 export type { Cursor, RunListFilter } from './runs.repository';
 export { RunActionsService, describeSelection } from './run-actions.service';
-export type { AuditEntry, RetryResult } from './run-actions.service';
+export type { RetryResult } from './run-actions.service';
 export { RunStallService } from './run-stall.service';
 export { RunTypeRegistry } from './run-types.registry';
 export type { RegisteredRunType } from './run-types.registry';

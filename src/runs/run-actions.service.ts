@@ -1,20 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { AppError } from '../common/app-error';
 import { TimedOut, withTimeout } from '../common/timeout';
 import { toFailure } from './failure-sanitizer';
 import { isActive } from './run-status';
 import { RunTypeRegistry } from './run-types.registry';
 import { OperationRun } from './run';
-import { RunsRepository } from './runs.repository';
+import { RUN_EVENTS } from './run-events';
 import { jobIdFor, RunsService, StartRunResult } from './runs.service';
-
-/** An operator action on a run; the actor's name is the reader's to look up. */
-export interface AuditEntry {
-  at: Date;
-  userId: number | null;
-  action: string;
-  description: string;
-}
 
 const JOB_REMOVE_TIMEOUT_MS = 1000;
 
@@ -56,7 +49,7 @@ export class RunActionsService {
   constructor(
     private readonly runs: RunsService,
     private readonly registry: RunTypeRegistry,
-    private readonly repo: RunsRepository,
+    private readonly events: EventEmitter2,
   ) {}
 
   async cancel(tenantId: number, runId: number, user: { id: number; name: string }): Promise<OperationRun> {
@@ -136,22 +129,19 @@ export class RunActionsService {
     return { items: [...failed, ...unprocessed], failed: failed.length, unprocessed: unprocessed.length };
   }
 
-  async auditOf(tenantId: number, runId: number): Promise<AuditEntry[]> {
-    return (await this.repo.auditOf(tenantId, runId)).map((a) => ({
-      at: a.at,
-      userId: a.userId,
-      action: a.action,
-      description: a.detail,
-    }));
-  }
-
+  /** The audit log records it (awaited, so the run page shows it on the next view). */
   private async audit(
     run: OperationRun,
     userId: number | null,
-    action: string,
+    action: 'cancel' | 'retry',
     detail: string,
   ): Promise<void> {
-    await this.repo.insertAudit(run, userId, action, detail);
+    await this.events.emitAsync(RUN_EVENTS.actioned, {
+      run: this.runs.snapshot(run),
+      userId,
+      action,
+      detail: detail.slice(0, 300),
+    });
     this.logger.log({ runId: run.id, tenantId: run.tenantId, userId, action }, detail);
   }
 

@@ -29,6 +29,7 @@ export const RUN_EVENTS = {
   progress: 'run.progress',
   finished: 'run.finished',
   pruned: 'run.pruned',
+  actioned: 'run.actioned',
 } as const;
 
 export interface RunEventMap {
@@ -42,4 +43,11 @@ export interface RunEventMap {
   'run.finished': { run: RunEventSnapshot };
   /** Runs removed by retention; listeners drop what they keep about them (and anything older than `before`). */
   'run.pruned': { runIds: number[]; before: Date };
+  /** An operator acted on a run (cancel, retry); the audit log records it. Emitted and awaited. */
+  'run.actioned': {
+    run: RunEventSnapshot;
+    userId: number | null;
+    action: 'cancel' | 'retry';
+    detail: string;
+  };
 }

@@ -421,39 +421,10 @@ export class RunsRepository {
   async deleteRuns(ids: number[], also: Array<{ table: string; column: string }> = []): Promise<void> {
     const list = placeholders(ids.length);
     await this.db.transaction(async (tx) => {
-      for (const { table, column } of [
-        { table: 'run_failed_items', column: 'run_id' },
-        { table: 'run_audit', column: 'run_id' },
-        ...also,
-      ])
+      for (const { table, column } of [{ table: 'run_failed_items', column: 'run_id' }, ...also])
         await tx.exec(`DELETE FROM ${table} WHERE ${column} IN (${list})`, ids);
       await tx.exec(`DELETE FROM operation_runs WHERE id IN (${list})`, ids);
     });
-  }
-
-  // ── audit ──────────────────────────────────────────────────────────────────
-
-  async insertAudit(run: OperationRun, userId: number | null, action: string, detail: string): Promise<void> {
-    await this.db.exec(
-      'INSERT INTO run_audit (run_id, tenant_id, user_id, action, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [run.id, run.tenantId, userId, action, detail.slice(0, 300), this.dialect.date(new Date())],
-    );
-  }
-
-  async auditOf(
-    tenantId: number,
-    runId: number,
-  ): Promise<Array<{ at: Date; userId: number | null; action: string; detail: string }>> {
-    const rows = await this.db.query(
-      'SELECT created_at, user_id, action, detail FROM run_audit WHERE run_id = ? AND tenant_id = ? ORDER BY id',
-      [runId, tenantId],
-    );
-    return rows.map((r) => ({
-      at: readDate(r.created_at)!,
-      userId: r.user_id === null ? null : readNum(r.user_id),
-      action: String(r.action),
-      detail: String(r.detail),
-    }));
   }
 
   // ── daily counters ─────────────────────────────────────────────────────────

@@ -1,5 +1,6 @@
 /** The tenants module's public face: other modules import from here only. */
 export { TenantsModule } from './tenants.module';
-export { TenantsService } from './tenants.service';
-export { ROLES, isRole } from './tenant';
-export type { Role, Tenant, TenantMembership } from './tenant';
+export { ACCESS_CHANGED, TenantsService } from './tenants.service';
+export type { AccessChanged, Actor } from './tenants.service';
+export { isRole, POLICY_SOURCES, ROLES } from './tenant';
+export type { Member, PolicySourceName, Role, Tenant, TenantInput, TenantMembership } from './tenant';

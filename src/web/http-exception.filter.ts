@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { AppError, ERROR_STATUS, ERROR_TITLES } from '../common/app-error';
+import { AppError, ERROR_STATUS, ERROR_TITLES, FormError } from '../common/app-error';
 import { isDatabaseUnavailable, isRedisUnavailable } from '../common/infra-errors';
 import type { WebRequest } from './request';
 import { ViewLocals } from './view-locals';
@@ -36,7 +36,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       req.path.startsWith('/api/') ||
       (req.accepts(['html', 'json']) === 'json' && !req.path.startsWith('/admin'));
     if (wantsJson) {
-      res.status(mapped.status).json({ error: mapped.code, message: mapped.message, status: mapped.status });
+      res.status(mapped.status).json({
+        error: mapped.code,
+        message: mapped.message,
+        status: mapped.status,
+        // Which field was wrong and why, for a client that shows it beside its input.
+        ...(exception instanceof FormError ? { fields: exception.fields } : {}),
+      });
       return;
     }
     if (mapped.code === 'unauthenticated' && req.method === 'GET') {

@@ -2,6 +2,7 @@
 export { flash, redirectSeeOther, takeFlash } from './flash';
 export type { FlashMessage } from './flash';
 export { formBody } from './form-body';
+export { FormPage } from './form-page';
 export { HttpExceptionFilter } from './http-exception.filter';
 export { CSRF_TOKENS } from './request';
 export type { CsrfTokens, RequestPrincipal, RequestTenant, WebRequest } from './request';

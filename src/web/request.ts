@@ -6,7 +6,13 @@ export interface RequestPrincipal {
   email: string;
   name: string;
   isOps: boolean;
-  memberships: ReadonlyArray<{ tenantId: number; slug: string; name: string; role: string }>;
+  memberships: ReadonlyArray<{
+    tenantId: number;
+    slug: string;
+    name: string;
+    role: string;
+    archived?: boolean;
+  }>;
 }
 
 /** The tenant a `/admin/t/:tenant/…` request is about, with the user's role there. */
@@ -14,7 +20,8 @@ export interface RequestTenant {
   id: number;
   slug: string;
   name: string;
-  role: string;
+  role: string | null;
+  archived?: boolean;
 }
 
 /** A request as the layout sees it: the principal and tenant are set by the auth guard when known. */
@@ -23,6 +30,8 @@ export interface WebRequest extends Request {
   tenant?: RequestTenant;
   /** Whether the layout's Bull board link applies to this user. */
   canSeeQueues?: boolean;
+  /** Which administration links the navigation shows this user (set by the auth guard). */
+  navLinks?: Record<string, boolean>;
 }
 
 /** Issues the CSRF token of a page's forms (provided by the auth module). */

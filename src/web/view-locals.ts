@@ -23,10 +23,20 @@ export class ViewLocals {
         email: req.principal.email,
         isOps: req.principal.isOps,
       };
-      locals.tenants = [...req.principal.memberships]
+      const tenants = [...req.principal.memberships]
         .sort((a, b) => a.name.localeCompare(b.name))
-        .map((m) => ({ slug: m.slug, name: m.name, role: m.role, current: m.slug === req.tenant?.slug }));
+        .map((m) => ({
+          slug: m.slug,
+          name: m.name,
+          role: m.role,
+          archived: m.archived ?? false,
+          current: m.slug === req.tenant?.slug,
+        }));
+      // The switcher lists active tenants; archived ones only under their own heading.
+      locals.tenants = tenants.filter((t) => !t.archived);
+      locals.archivedTenants = tenants.filter((t) => t.archived);
       locals.canSeeQueues = req.canSeeQueues ?? false;
+      locals.navLinks = req.navLinks ?? {};
     }
     if (req.tenant) locals.tenant = req.tenant;
     locals.path = req.path;

@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { runsTable } from '../factories/runs';
 import { mkdirSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -94,6 +95,23 @@ export function runIdOf(url: string): number {
   const m = /\/admin\/t\/[a-z0-9-]+\/operations\/(\d+)(?:[?#].*)?$/.exec(url);
   if (!m) throw new Error(`not a run page: ${url}`);
   return Number(m[1]);
+}
+
+/**
+ * WCAG 2.1 A and AA violations axe-core finds on the page as it is now, one line each (rule, what it
+ * asks, where). Pages are finished work: every browser test expects this to be empty.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return result.violations.map(
+    (v) =>
+      `${v.id} (${v.impact}): ${v.help} at ${v.nodes
+        .slice(0, 3)
+        .map((n) => n.target.join(' '))
+        .join(', ')}`,
+  );
 }
 
 /** The trimmed text of each element, in document order. */

@@ -221,13 +221,13 @@ describe('inventory and drift as observable runs, with notifications', () => {
     const tenants = web.get<TenantsService>(TenantsService);
     const user = (await web.dataSource.query("SELECT id FROM users WHERE email = 'operator@example.com'"))[0]
       .id;
-    await tenants.removeMember(contoso, Number(user));
+    await tenants.removeMember(contoso, Number(user), { id: null }, 'operator@example.com');
     try {
       const list = await operator.agent.get('/admin/notifications').expect(200);
       expect(list.text).not.toContain('/admin/t/contoso/operations/');
       expect(list.text).toContain('Nothing here');
     } finally {
-      await tenants.addMember(contoso, Number(user), 'operator');
+      await tenants.addMember(contoso, Number(user), 'operator', { id: null });
     }
     await operator.agent
       .post('/admin/notifications/read-all')

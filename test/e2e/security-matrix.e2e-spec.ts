@@ -1,7 +1,14 @@
 import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
-import { AbilityFactory, AuthService, inTenant, type Principal } from '../../src/auth';
+import {
+  AbilityFactory,
+  AuthService,
+  inTenant,
+  onPlatform,
+  PLATFORM_MANAGED,
+  type Principal,
+} from '../../src/auth';
 import { TenantsService, type Role } from '../../src/tenants';
 import { runOfType } from '../factories/core.matrix-fixtures';
 import { IdFixture, loadMatrixFixtures } from '../factories/matrix-fixtures';
@@ -31,6 +38,7 @@ type Caller =
   | 'readonly'
   | 'opsOperator'
   | 'opsReadonly'
+  | 'platformAdmin'
   | 'otherTenant'
   | 'foreignIds'
   | 'anonymous'
@@ -44,6 +52,8 @@ const CALLERS: Record<Caller, string> = {
   readonly: 'readonly@example.com: readonly on contoso',
   opsOperator: 'an is_ops user who is operator on contoso',
   opsReadonly: 'an is_ops user who is only readonly on contoso',
+  platformAdmin:
+    'an is_ops user with no membership anywhere: administers any tenant (members, audit, connection), sees no runs',
   otherTenant: 'operator@example.com asking for fabrikam URLs and objects (no membership there)',
   foreignIds:
     "admin@example.com (member of both) asking contoso's URLs for fabrikam's objects, or for another user's",
@@ -55,7 +65,7 @@ const CALLERS: Record<Caller, string> = {
 const ALL_CALLERS = Object.keys(CALLERS) as Caller[];
 const MEMBERS: Caller[] = ['owner', 'manager', 'operator', 'readonly', 'opsOperator', 'opsReadonly'];
 /** Everyone with a session of a signed-in user. */
-const SIGNED_IN: Caller[] = [...MEMBERS, 'otherTenant', 'foreignIds'];
+const SIGNED_IN: Caller[] = [...MEMBERS, 'platformAdmin', 'otherTenant', 'foreignIds'];
 const ROLES: Partial<Record<Caller, Role>> = {
   owner: 'owner',
   manager: 'manager',
@@ -116,6 +126,16 @@ const EXPLICIT: Record<string, { expect: Partial<Record<Caller, Expected>>; prob
     'GET /api/docs/LICENSE': { expect: all(404), why: 'registered by @nestjs/swagger, served by nobody' },
     'GET /api/docs-json': { expect: all(200), why: 'the OpenAPI document' },
     'GET /api/docs-yaml': { expect: all(200), why: 'the OpenAPI document' },
+    'GET /invite/:token': {
+      expect: all(404),
+      probe: [`/invite/${'x'.repeat(43)}`],
+      why: 'public: whoever holds a link; an unknown token is a readable 404 page for everyone',
+    },
+    'POST /invite/:token': {
+      expect: { ...all(404), anonymous: 403, tokenOnPage: 403 },
+      probe: [`/invite/${'x'.repeat(43)}`],
+      why: 'public with the CSRF token of a page (a visitor has one from /login); an unknown token is 404',
+    },
   };
 
 /**
@@ -134,6 +154,8 @@ const BODIES: Record<string, () => Record<string, string | string[]>> = {
 
 let t: TestApp;
 let world: World;
+/** The last test archives contoso and asks every tenant route again. */
+let archivedPhase = false;
 
 describe('security: authorization matrix (every route × every caller)', () => {
   let discovered: string[];
@@ -160,7 +182,7 @@ describe('security: authorization matrix (every route × every caller)', () => {
     const tenants = t.get<TenantsService>(TenantsService);
     const make = async (email: string, role: Role, isOps: boolean) => {
       const u = await auth.createUser({ email, name: email.split('@')[0], password: DEMO_PASSWORD, isOps });
-      await tenants.addMember(world.contoso.tenantId, u.id, role);
+      await tenants.addMember(world.contoso.tenantId, u.id, role, { id: null });
       return { id: u.id, email };
     };
     const demo = async (email: string) => ({ id: (await auth.findByEmail(email))!.id, email });
@@ -170,6 +192,13 @@ describe('security: authorization matrix (every route × every caller)', () => {
     users.manager = await make('matrix-manager@example.com', 'manager', false);
     users.opsOperator = await make('matrix-ops-operator@example.com', 'operator', true);
     users.opsReadonly = await make('matrix-ops-readonly@example.com', 'readonly', true);
+    const platform = await auth.createUser({
+      email: 'matrix-platform@example.com',
+      name: 'platform',
+      password: DEMO_PASSWORD,
+      isOps: true,
+    });
+    users.platformAdmin = { id: platform.id, email: platform.email };
     // The operator has no membership in fabrikam: asking its URLs, it is a stranger there.
     users.otherTenant = users.operator;
     users.foreignIds = users.owner;
@@ -195,20 +224,33 @@ describe('security: authorization matrix (every route × every caller)', () => {
       id: u.id,
       email: u.email,
       name: u.email,
-      isOps: caller === 'owner' || caller.startsWith('ops'),
-      memberships: [
-        {
-          tenantId: world.contoso.tenantId,
-          slug: 'contoso',
-          name: 'Contoso',
-          role: ROLES[caller]!,
-        },
-      ],
+      isOps: caller === 'owner' || caller.startsWith('ops') || caller === 'platformAdmin',
+      memberships: ROLES[caller]
+        ? [
+            {
+              tenantId: world.contoso.tenantId,
+              slug: 'contoso',
+              name: 'Contoso',
+              role: ROLES[caller]!,
+              archived: archivedPhase,
+            },
+          ]
+        : [],
     };
     const ability = t.get<AbilityFactory>(AbilityFactory).forPrincipal(principal);
     return r.tenantScoped
       ? ability.can(r.access.action, inTenant(r.access.subject, world.contoso.tenantId))
-      : ability.can(r.access.action, r.access.subject);
+      : ability.can(r.access.action, onPlatform(r.access.subject));
+  }
+
+  /**
+   * A platform admin (a member nowhere) reaches a tenant's URL only to administer it, and a tenant's
+   * object through a URL without the tenant not at all.
+   */
+  function reachesTenant(caller: Caller, r: RouteAccess): boolean {
+    if (caller !== 'platformAdmin') return true;
+    if (!r.tenantScoped) return !owners(r).includes('tenant');
+    return r.access.kind === 'ability' && PLATFORM_MANAGED.includes(r.access.subject);
   }
 
   function fixtureFor(kind: string): IdFixture {
@@ -240,7 +282,10 @@ describe('security: authorization matrix (every route × every caller)', () => {
     if (caller === 'anonymous') return api ? 401 : post ? 403 : 302;
     if (caller === 'anonCsrf') return api ? 401 : post ? 401 : 302;
     if (caller === 'otherTenant' || caller === 'foreignIds') return 404;
+    if (!reachesTenant(caller, r)) return 404;
     if (!mayDo(caller, r)) return 403;
+    // An archived tenant is read-only for everyone: every write is refused, whoever asks.
+    if (archivedPhase && post && r.tenantScoped) return 403;
     return post && BODIES[`${method} ${path}`] ? 303 : 'through';
   }
 
@@ -408,6 +453,37 @@ describe('security: authorization matrix (every route × every caller)', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  // Last, since it changes the world: contoso archived, every tenant route asked again by everyone
+  // who belongs there (and a platform admin who does not). Reads as before; every POST 403, no run made.
+  it('an archived tenant answers every route read-only, for every role and a platform admin', async () => {
+    await t.get<TenantsService>(TenantsService).setArchived(world.contoso.tenantId, true, { id: null });
+    archivedPhase = true;
+    // Every object a call names is made first, so any run that appears afterwards was started by a call.
+    const calls: Array<{ caller: Caller; method: string; url: string; key: string; exp: Expected }> = [];
+    let posts = 0;
+    for (const key of discovered) {
+      const r = access.get(key);
+      if (!r || !r.tenantScoped || EXPLICIT[key]) continue;
+      const [method, path] = key.split(' ');
+      if (method === 'POST') posts++;
+      for (const caller of [...MEMBERS, 'platformAdmin' as const]) {
+        const url = fillPath(path, await idsFor(caller, r, false));
+        calls.push({ caller, method, url, key, exp: expected(caller, method, path, r) });
+      }
+    }
+    const runsBefore = await t.dataSource.query('SELECT COUNT(*) AS n FROM operation_runs');
+    const wrong: string[] = [];
+    for (const c of calls) {
+      const body = BODIES[c.key]?.() ?? {};
+      wrong.push(
+        ...judge(c.caller, c.method, c.url, c.exp, await send(c.caller, c.method, c.url, body, false)),
+      );
+    }
+    expect(wrong).toEqual([]);
+    expect(posts).toBeGreaterThan(8);
+    expect(await t.dataSource.query('SELECT COUNT(*) AS n FROM operation_runs')).toEqual(runsBefore);
   });
 });
 

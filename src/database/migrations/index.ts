@@ -5,6 +5,7 @@ import { BackupSets1764400000000 } from './1764400000000-backup-sets';
 import { RunOperations1764500000000 } from './1764500000000-run-operations';
 import { Hardening1764600000000 } from './1764600000000-hardening';
 import { RunSubjects1764700000000 } from './1764700000000-run-subjects';
+import { People1765000000000 } from './1765000000000-people';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   RunOperations1764500000000,
   Hardening1764600000000,
   RunSubjects1764700000000,
+  People1765000000000,
 ];
