@@ -3,6 +3,7 @@ import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin';
+import { GraphConnectionModule } from './graph';
 import { redactUrl } from './common/redact';
 import { AuthModule } from './auth';
 import { AppLogger, logSafeError } from './common/app-logger';
@@ -68,6 +69,7 @@ export class AppModule {
         DriftModule,
         BackupSetsModule,
         PolicyExportModule,
+        GraphConnectionModule,
         NotificationsModule,
         HealthModule,
         DemoModule,

@@ -4,6 +4,7 @@ import { AccountsModule } from '../auth';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { DatabaseModule } from '../database/database.module';
+import { GraphCredentialsModule } from '../graph';
 import { TenantsModule } from '../tenants';
 import { COMMANDS } from './commands';
 
@@ -22,6 +23,7 @@ export class CliModule {
         DatabaseModule,
         TenantsModule,
         AccountsModule,
+        GraphCredentialsModule,
       ],
       providers: [...COMMANDS],
     };

@@ -1,6 +1,7 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { AccountsService, AuthService, LINK_DAYS } from '../auth';
 import { AppError } from '../common/app-error';
+import { GraphConnectionsService } from '../graph';
 import { TenantsService } from '../tenants';
 
 /** What the command line does as: the system, named as such in the audit log. */
@@ -126,4 +127,36 @@ export class ListTenantsCommand extends CommandRunner {
   }
 }
 
-export const COMMANDS = [CreateAdminCommand, ResetPasswordCommand, DeactivateUserCommand, ListTenantsCommand];
+@Command({
+  name: 'rotate-encryption-key',
+  description:
+    'Re-encrypt every stored secret with the current key (the first of APP_ENCRYPTION_KEYS); keep the old key listed until this has run',
+})
+export class RotateEncryptionKeyCommand extends CommandRunner {
+  constructor(private readonly connections: GraphConnectionsService) {
+    super();
+  }
+
+  async run(): Promise<void> {
+    const { rows, rewritten, failed } = await this.connections.rotate();
+    const current = rows - rewritten - failed.length;
+    out(
+      `Re-encrypted ${rewritten} of ${rows} Microsoft connection${rows === 1 ? '' : 's'} with the current key` +
+        (current ? ` (${current} already used it).` : '.'),
+    );
+    for (const f of failed) process.stderr.write(`Tenant #${f.tenantId}: ${f.message}\n`);
+    if (failed.length)
+      throw AppError.badRequest(
+        `${failed.length} connection(s) could not be read: save their credentials again on their connection page.`,
+      );
+    if (rewritten) out('Older keys may now be removed from APP_ENCRYPTION_KEYS.');
+  }
+}
+
+export const COMMANDS = [
+  CreateAdminCommand,
+  ResetPasswordCommand,
+  DeactivateUserCommand,
+  ListTenantsCommand,
+  RotateEncryptionKeyCommand,
+];

@@ -96,6 +96,7 @@ const schema = z.object({
   GRAPH_CA_FILE: z.string().trim().min(1).optional(),
   GRAPH_MAX_CONCURRENCY: int(1, 64).default(4),
   GRAPH_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  GRAPH_BACKOFF_MS: int(1, 60_000).default(1000),
 });
 
 export type RawConfig = z.infer<typeof schema>;
@@ -148,6 +149,8 @@ export interface AppConfig {
     caFile: string | undefined;
     maxConcurrency: number;
     timeoutMs: number;
+    /** First pause of the exponential backoff (with jitter) when Graph sends no Retry-After. */
+    backoffMs: number;
   };
 }
 
@@ -216,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       caFile: c.GRAPH_CA_FILE,
       maxConcurrency: c.GRAPH_MAX_CONCURRENCY,
       timeoutMs: c.GRAPH_TIMEOUT_MS,
+      backoffMs: c.GRAPH_BACKOFF_MS,
     },
   };
 }

@@ -16,7 +16,8 @@ import { COLLECTION_NAMES, GRAPH_SIM_DIR, TenantFixture, loadFixture } from '../
 import { GraphSimulator } from '../../test/graph-sim/simulator';
 import { PolicyTypeListing, ProviderError, SourcePolicy } from '../policies/policy-source';
 import type { GraphWait } from './graph-http.client';
-import { GRAPH_POLICY_TYPE_KEYS, GraphPolicyType } from './graph-policy-types';
+import { GRAPH_POLICY_TYPE_KEYS, GRAPH_POLICY_TYPES, GraphPolicyType } from './graph-policy-types';
+import { POLICY_TYPE_LABELS } from '../policies';
 
 /** Which simulator collection holds each policy type. */
 const COLLECTION_OF: Record<GraphPolicyType, (typeof COLLECTION_NAMES)[number]> = {
@@ -526,5 +527,12 @@ describe('GraphPolicySource against the Graph simulator', () => {
     expect(
       sim.requests({ tenant: tenant.tenantId }).some((r) => r.path.includes('/configurationSettings/')),
     ).toBe(true);
+  });
+});
+
+describe('the Graph policy types in the app', () => {
+  it('are all known to the inventory and drift, with the same labels', () => {
+    for (const t of GRAPH_POLICY_TYPES)
+      expect({ key: t.key, label: POLICY_TYPE_LABELS[t.key] }).toEqual({ key: t.key, label: t.label });
   });
 });

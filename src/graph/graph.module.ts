@@ -1,12 +1,14 @@
 import { DynamicModule, Module, ModuleMetadata, Provider } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { SecretBox, loadKeyRing } from './encryption';
 import { GraphConcurrencyLimiter, GraphRedis } from './graph-concurrency';
 import { GRAPH_RETRY_POLICY, GraphHttpClient, GraphRetryPolicy } from './graph-http.client';
 import { GraphPolicySource } from './graph-policy-source';
 import { GraphTokenProvider } from './graph-token.provider';
 import { GraphTransport } from './graph-transport';
+import { GRAPH_CREDENTIALS } from './graph-credentials';
+import { GraphCredentialsModule } from './graph-credentials.module';
+import { GraphConnectionsService } from './graph-connections.service';
 
 export interface GraphModuleOptions {
   /** Modules the credentials provider needs. */
@@ -18,22 +20,32 @@ export interface GraphModuleOptions {
 }
 
 /**
- * Microsoft Graph: encrypted credentials (SecretBox), tokens, the HTTP client with its cross-process
- * concurrency limit, and the `graph` policy source. Needs APP_CONFIG and Redis; no database.
+ * Microsoft Graph: tokens, the HTTP client with its cross-process concurrency limit, and the `graph`
+ * policy source, reading credentials from a GraphCredentialsProvider. Needs APP_CONFIG and Redis.
  */
 @Module({})
 export class GraphModule {
+  /** As the app runs it: credentials from the tenants' saved connections (GraphCredentialsModule). */
+  static forApp(): DynamicModule {
+    return GraphModule.register({
+      imports: [GraphCredentialsModule],
+      credentials: { provide: GRAPH_CREDENTIALS, useExisting: GraphConnectionsService },
+    });
+  }
+
   static register(options: GraphModuleOptions): DynamicModule {
     return {
       module: GraphModule,
       imports: options.imports ?? [],
       providers: [
         options.credentials,
-        { provide: GRAPH_RETRY_POLICY, useValue: options.retryPolicy ?? {} },
         {
-          provide: SecretBox,
+          provide: GRAPH_RETRY_POLICY,
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => new SecretBox(loadKeyRing(config)),
+          useFactory: (config: AppConfig): Partial<GraphRetryPolicy> => ({
+            backoffBaseMs: config.graph.backoffMs,
+            ...options.retryPolicy,
+          }),
         },
         GraphRedis,
         {
@@ -52,7 +64,14 @@ export class GraphModule {
         GraphHttpClient,
         GraphPolicySource,
       ],
-      exports: [SecretBox, GraphPolicySource, GraphTokenProvider],
+      exports: [GraphPolicySource, GraphTokenProvider],
     };
   }
 }
+
+/**
+ * The app's one Graph module (one token cache, one Redis client for the concurrency limit), for
+ * every module that reads Graph: import this, not GraphModule.forApp() again.
+ */
+@Module({ imports: [GraphModule.forApp()], exports: [GraphModule] })
+export class GraphAppModule {}

@@ -38,8 +38,11 @@ export class InventorySyncHandler implements RunHandler {
   ) {}
 
   /** Started from the start menu as from the Policies page: one sync at a time per tenant. */
-  async prepare(): Promise<StartRequest> {
-    return { idempotencyKey: INVENTORY_SYNC, payload: { source: this.policies.sourceName } };
+  async prepare(tenant: { id: number }): Promise<StartRequest> {
+    return {
+      idempotencyKey: INVENTORY_SYNC,
+      payload: { source: await this.policies.sourceNameOf(tenant.id) },
+    };
   }
 
   async handle(ctx: ProducerRunContext): Promise<void> {

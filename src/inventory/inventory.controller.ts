@@ -50,8 +50,8 @@ export class InventoryController {
       lastSync: syncs[0],
       sync: controlFor(req, 'start', 'Run', 'the inventory'),
       ...pager(page, total, PAGE, pageHref),
-      sourceName: this.policies.sourceName,
-      sourceSettingsHref: this.policies.sourceSettingsHref(tenant.slug),
+      sourceName: await this.policies.sourceNameOf(tenant.id),
+      sourceSettingsHref: await this.policies.sourceSettingsHref(tenant),
     });
   }
 

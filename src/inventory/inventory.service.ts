@@ -12,13 +12,13 @@ export class InventoryService {
   ) {}
 
   /** Starts inventory.sync, or returns the sync already queued or running for the tenant. */
-  startSync(tenantId: number, userId: number | null): Promise<StartRunResult> {
+  async startSync(tenantId: number, userId: number | null): Promise<StartRunResult> {
     return this.runs.start({
       tenantId,
       userId,
       type: INVENTORY_SYNC,
       idempotencyKey: INVENTORY_SYNC,
-      payload: { source: this.policies.sourceName },
+      payload: { source: await this.policies.sourceNameOf(tenantId) },
     });
   }
 }

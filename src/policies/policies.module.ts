@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
-import { DemoPolicySource, DemoSourceModule } from '../demo/source';
+import { DemoSourceModule } from '../demo/source';
+import { GraphAppModule } from '../graph';
+import { TenantsModule } from '../tenants';
+import { TenantPolicySource } from './tenant-policy-source';
 import { RunsModule } from '../runs';
 import { PoliciesRepository } from './policies.repository';
 import { PoliciesService } from './policies.service';
@@ -10,8 +13,13 @@ import { POLICY_SOURCE } from './policy-source';
  * sync writes through it and drift and backup sets read through it.
  */
 @Module({
-  imports: [RunsModule, DemoSourceModule],
-  providers: [PoliciesRepository, PoliciesService, { provide: POLICY_SOURCE, useExisting: DemoPolicySource }],
+  imports: [RunsModule, DemoSourceModule, GraphAppModule, TenantsModule],
+  providers: [
+    PoliciesRepository,
+    PoliciesService,
+    TenantPolicySource,
+    { provide: POLICY_SOURCE, useExisting: TenantPolicySource },
+  ],
   exports: [PoliciesService],
 })
 export class PoliciesModule {}

@@ -1,3 +1,4 @@
+import { TenantPolicySource } from './tenant-policy-source';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Sql } from '../database/db';
 import { RunsService } from '../runs';
@@ -33,10 +34,12 @@ export class PoliciesService {
     private readonly repo: PoliciesRepository,
     private readonly runs: RunsService,
     @Inject(POLICY_SOURCE) private readonly source: PolicySource,
+    private readonly sources: TenantPolicySource,
   ) {}
 
-  get sourceName(): string {
-    return this.source.name;
+  /** The source a tenant's policies come from: `demo` or `graph`. */
+  sourceNameOf(tenantId: number): Promise<string> {
+    return this.sources.sourceOf(tenantId);
   }
 
   /** A page of the tenant's current policies (or of one sync's snapshot), and how many match. */
@@ -113,9 +116,9 @@ export class PoliciesService {
     return paths.length ? this.source.settingLabels(tenant, paths) : Promise.resolve({});
   }
 
-  /** Where the source's own settings for a tenant are shown, if it has any. */
-  sourceSettingsHref(tenantSlug: string): string | null {
-    return this.source.settingsHref?.(tenantSlug) ?? null;
+  /** Where the tenant's source is set up (the demo switches, the Microsoft connection). */
+  sourceSettingsHref(tenant: PolicySourceTenant): Promise<string | null> {
+    return this.sources.settingsHrefOf(tenant);
   }
 
   async afterSync(tenant: PolicySourceTenant): Promise<void> {
@@ -146,8 +149,9 @@ export function capture(p: SourcePolicy): CapturedPolicy {
   return {
     policyType: p.policyType,
     externalId: p.externalId,
-    displayName: p.displayName,
-    platform: p.platform,
+    // Provider names may be longer than the columns that list them; the payload keeps them whole.
+    displayName: p.displayName.slice(0, 255),
+    platform: p.platform.slice(0, 32),
     normalized,
     hash: payloadHash(normalized),
   };

@@ -6,8 +6,14 @@ export const POLICY_TYPE_LABELS: Record<string, string> = {
   deviceConfiguration: 'Device configuration',
   compliancePolicy: 'Compliance',
   settingsCatalog: 'Settings catalog',
-  appProtection: 'App protection',
+  groupPolicyConfiguration: 'Administrative templates',
+  enrollmentConfiguration: 'Enrollment configuration',
+  autopilotProfile: 'Autopilot profile',
+  deviceManagementScript: 'PowerShell script',
   endpointSecurity: 'Endpoint security',
+  endpointSecurityIntent: 'Endpoint security (legacy)',
+  appProtection: 'App protection',
+  conditionalAccess: 'Conditional access',
 };
 
 export function policyTypeLabel(type: string): string {

@@ -18,6 +18,8 @@ import { resolveRedis } from '../../src/queue';
 import { TenantsService } from '../../src/tenants';
 
 export const DEMO_PASSWORD = 'test-password-1';
+/** One fixed key for every test app, so two processes of one test share what they encrypt. */
+export const TEST_ENCRYPTION_KEYS = `t1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** Where a test app keeps its data: a database and a Redis key prefix of its own, removed afterwards. */
 export interface TestBackends {
@@ -116,6 +118,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     DEMO_PASSWORD,
     JOB_BACKOFF_MS: '50',
     RECONCILE_INTERVAL_SECONDS: '0',
+    // Secrets at rest need a key; the embedded default would write a key file beside the temp database.
+    APP_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     ...options.env,
     DATABASE_URL: backends.databaseUrl,
     REDIS_URL: backends.redisUrl,

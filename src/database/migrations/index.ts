@@ -6,6 +6,8 @@ import { RunOperations1764500000000 } from './1764500000000-run-operations';
 import { Hardening1764600000000 } from './1764600000000-hardening';
 import { RunSubjects1764700000000 } from './1764700000000-run-subjects';
 import { People1765000000000 } from './1765000000000-people';
+import { GraphConnections1765100000000 } from './1765100000000-graph-connections';
+import { LongExternalIds1765200000000 } from './1765200000000-long-external-ids';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -17,4 +19,6 @@ export const MIGRATIONS = [
   Hardening1764600000000,
   RunSubjects1764700000000,
   People1765000000000,
+  GraphConnections1765100000000,
+  LongExternalIds1765200000000,
 ];
