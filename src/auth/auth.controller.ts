@@ -144,10 +144,11 @@ export class AuthController {
 
   @SignedIn()
   @Post('/admin/profile/tokens')
+  @FormPage('auth/profile', 'profileLocals')
   async createToken(@Req() req: AuthedRequest, @Res() res: Response, @Body('name') name: unknown) {
     const label = typeof name === 'string' ? name.trim() : '';
     if (!label || label.length > 80)
-      throw AppError.badRequest('Give the token a name of 1 to 80 characters.');
+      throw AppError.invalid({ token_name: 'Give the token a name of 1 to 80 characters.' });
     const { token } = await this.auth.createToken(req.principal.id, label);
     // Shown once on the next page and then forgotten: only its hash is kept.
     (req.session as { newToken?: string }).newToken = token;

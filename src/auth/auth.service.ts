@@ -4,13 +4,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { AuditService } from '../audit';
-import { TenantsService } from '../tenants';
+import { OnEvent } from '@nestjs/event-emitter';
+import { ACCESS_CHANGED, type AccessChanged, TenantsService } from '../tenants';
 import { Principal } from './ability.factory';
 import { normalizeEmail } from './email';
 import { ApiToken, User } from './user';
 import { UsersRepository } from './users.repository';
 
 const TOKEN_PREFIX = 'ohub_';
+/** A principal is re-read at least this often even when nothing says it changed. */
+const PRINCIPAL_TTL_MS = 60_000;
+const PRINCIPAL_CACHE_SIZE = 10_000;
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
@@ -21,6 +25,8 @@ function sha256(s: string): string {
 export class AuthService {
   /** Compared against when the e-mail is unknown, so timing does not reveal which accounts exist. */
   private readonly dummyHash: Promise<string>;
+  /** Signed-in principals of this process by user id, with the auth version they were read at. */
+  private readonly principals = new Map<number, { principal: Principal; version: number; at: number }>();
 
   constructor(
     private readonly users: UsersRepository,
@@ -57,8 +63,36 @@ export class AuthService {
     return this.users.touchSignIn(userId, new Date());
   }
 
-  /** Who a request's user is and where they belong; null for an unknown or deactivated account. */
+  /**
+   * Who a request's user is and where they belong; null for an unknown or deactivated account.
+   * Checked on every request with one indexed read of the user's auth version, which every change to
+   * their access moves on (role, membership, archive, deactivation, platform admin — in any process),
+   * so a principal is reused only while nothing about it can have changed.
+   */
   async principalFor(userId: number): Promise<Principal | null> {
+    const state = await this.users.authState(userId);
+    if (!state?.active) {
+      this.principals.delete(userId);
+      return null;
+    }
+    const hit = this.principals.get(userId);
+    if (hit && hit.version === state.version && Date.now() - hit.at < PRINCIPAL_TTL_MS) return hit.principal;
+    const principal = await this.loadPrincipal(userId);
+    if (!principal) return null;
+    if (this.principals.size >= PRINCIPAL_CACHE_SIZE)
+      this.principals.delete(this.principals.keys().next().value!);
+    this.principals.set(userId, { principal, version: state.version, at: Date.now() });
+    return principal;
+  }
+
+  /** Memberships changed (a role, a removal, an archived tenant): their principals are renewed everywhere. */
+  @OnEvent(ACCESS_CHANGED, { async: true, promisify: true })
+  async onAccessChanged({ userIds }: AccessChanged): Promise<void> {
+    await this.users.bumpAuthVersion(userIds);
+    for (const id of userIds) this.principals.delete(id);
+  }
+
+  private async loadPrincipal(userId: number): Promise<Principal | null> {
     const user = await this.users.byId(userId);
     if (!user || user.deactivatedAt) return null;
     const memberships = await this.tenants.membershipsOf(user.id);

@@ -14,6 +14,7 @@ import {
 } from '../../test/graph-sim/app-harness';
 import { COLLECTION_NAMES, GRAPH_SIM_DIR, TenantFixture, loadFixture } from '../../test/graph-sim/fixture';
 import { GraphSimulator } from '../../test/graph-sim/simulator';
+import { minimumRequests } from '../../test/graph-sim/requests';
 import { PolicyTypeListing, ProviderError, SourcePolicy } from '../policies/policy-source';
 import type { GraphWait } from './graph-http.client';
 import { GRAPH_POLICY_TYPE_KEYS, GRAPH_POLICY_TYPES, GraphPolicyType } from './graph-policy-types';
@@ -50,32 +51,7 @@ function errorOf(result: PolicyTypeListing | undefined): ProviderError {
   return result.error;
 }
 
-/** Requests the reads of the default fixture should cost: the lists, their pages and each item's details. */
-function expectedRequests(fixture: TenantFixture): number {
-  const c = fixture.collections;
-  const pages = (n: number, size: number) => Math.max(1, Math.ceil(n / size));
-  const catalog = c.configurationPolicies ?? [];
-  const groupPolicy = c.groupPolicyConfigurations ?? [];
-  return (
-    1 + // device configurations, assignments expanded
-    1 + // compliance, assignments and scheduled actions expanded
-    pages(catalog.length, 25) +
-    catalog.reduce((n, p) => n + pages((p.settings as unknown[]).length, 25), 0) +
-    1 +
-    groupPolicy.reduce((n, p) => n + 2 + (p.definitionValues as unknown[]).length, 0) +
-    1 +
-    (c.deviceEnrollmentConfigurations?.length ?? 0) +
-    1 +
-    (c.windowsAutopilotDeploymentProfiles?.length ?? 0) +
-    1 +
-    (c.deviceManagementScripts?.length ?? 0) +
-    1 +
-    2 * (c.intents?.length ?? 0) +
-    1 +
-    (c.managedAppPolicies?.length ?? 0) +
-    1 // conditional access
-  );
-}
+const expectedRequests = minimumRequests;
 
 describe('GraphPolicySource against the Graph simulator', () => {
   const fixture = loadFixture();

@@ -434,6 +434,25 @@ describe('people: concurrency and the edges of the rules', () => {
     ).toBe(1);
   });
 
+  it('a role changed in another process reaches a principal this process has cached, on its next request', async () => {
+    const other = await createTestApp({ backends: t.backends, env: { APP_ROLE: 'web' } });
+    try {
+      const operator = await login(t, 'operator@example.com');
+      // Warm this process's principal of the operator.
+      await operator.agent.get('/admin/t/contoso/operations').expect(200);
+      const ownerThere = await login(other, 'admin@example.com');
+      const opId = (await t.get<AuthService>(AuthService).findByEmail('operator@example.com'))!.id;
+      const demoted = await post(ownerThere, `/admin/t/contoso/members/${opId}/role`, { role: 'readonly' });
+      expect(demoted.status).toBe(303);
+      const runs = await count(t, 'SELECT COUNT(*) AS n FROM operation_runs');
+      expect((await post(operator, '/admin/t/contoso/inventory/sync')).status).toBe(403);
+      expect(await count(t, 'SELECT COUNT(*) AS n FROM operation_runs')).toBe(runs);
+      await post(ownerThere, `/admin/t/contoso/members/${opId}/role`, { role: 'operator' });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('two admins archiving one tenant at once: it is archived once, with one audit entry', async () => {
     const second = await login(t, 'admin@example.com');
     await tenants.create(
@@ -505,6 +524,18 @@ describe('people: concurrency and the edges of the rules', () => {
     const gone = await other.agent.get('/admin/profile');
     expect(gone.status).toBe(302);
     await login(t, 'operator@example.com', 'a-new-password-1');
+  });
+
+  it('refuses a token without a name beside its field, keeping the rest of the profile usable', async () => {
+    const me = await login(t, 'readonly@example.com');
+    const long = 'x'.repeat(81);
+    const res = await post(me, '/admin/profile/tokens', { name: long });
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/id="e-token_name">Give the token a name of 1 to 80 characters\./);
+    expect(res.text).toContain(`value="${long}"`);
+    // The password form below is not the one that failed.
+    expect(res.text).not.toContain('Some fields need your attention');
+    expect(await count(t, 'SELECT COUNT(*) AS n FROM api_tokens')).toBe(0);
   });
 
   it('an existing account joins another tenant with its own password', async () => {

@@ -28,3 +28,4 @@ export type {
   Service,
   TokenRequestEntry,
 } from './simulator';
+export { minimumRequests } from './requests';
