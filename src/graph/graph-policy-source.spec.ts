@@ -12,7 +12,7 @@ import {
   logLines,
   startGraphModule,
 } from '../../test/graph-sim/app-harness';
-import { COLLECTION_NAMES, GRAPH_SIM_DIR, TenantFixture, loadFixture } from '../../test/graph-sim/fixture';
+import { COLLECTION_NAMES, GRAPH_SIM_DIR, loadFixture } from '../../test/graph-sim/fixture';
 import { GraphSimulator } from '../../test/graph-sim/simulator';
 import { minimumRequests } from '../../test/graph-sim/requests';
 import { PolicyTypeListing, ProviderError, SourcePolicy } from '../policies/policy-source';
