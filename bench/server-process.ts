@@ -13,6 +13,8 @@ import { sleep } from './stats';
  */
 export interface ServerProcess {
   name: string;
+  /** The server's own process (signals, e.g. the CPU profiler hook's SIGUSR2). */
+  pid: number;
   baseUrl: string;
   /** A whole URL for the load generator, whose bare paths go to the in-process app. */
   url(path: string): string;
@@ -129,6 +131,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   }
   return {
     name: spec.name,
+    pid: child.pid!,
     baseUrl,
     url: (path) => baseUrl + path,
     logBytes: () => statSync(logFile).size,

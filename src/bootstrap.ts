@@ -9,10 +9,12 @@ import responseTime from 'response-time';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { SessionsService } from './auth';
 import { AppError } from './common/app-error';
+import { APP_PINO } from './common/app-logger';
 import { PROBE_PATH, PUBLIC_DIR, VIEWS_DIR } from './common/paths';
 import { AppConfig } from './config/app-config';
+import { Probes } from './health';
 import { MonitoringModule } from './monitoring';
-import { formBody, registerViews } from './web';
+import { formBody, registerViews, requestLog, ViewLocals } from './web';
 
 /** Room for a 20,000-policy selection (one field repeated) plus the form's own fields. */
 const FORM_LIMITS = { maxBytes: '1mb', maxFields: 25_000 };
@@ -27,36 +29,18 @@ function assetDir(pkgFile: string): string {
  * Everything the HTTP side needs besides Nest's own wiring: security headers, assets served from
  * installed packages (no CDN, strict CSP), sessions in the database, and the view engine. Shared by
  * main.ts and the e2e tests so both run the same stack.
+ *
+ * Order is cost: every request passes the middleware above the one that answers it. Probes come
+ * right after the security headers; the request log, body parsers and sessions only after them.
  */
 export async function configureApp(app: NestExpressApplication, config: AppConfig): Promise<void> {
   if (config.trustProxy) app.set('trust proxy', 1);
   answerMalformedRequests(app.getHttpServer() as Server);
-  // Server-side time of every response, for dashboards and the benchmark (X-Response-Time, ms).
-  app.use(responseTime({ digits: 3 }));
   app.disable('x-powered-by');
-  app.use((req: express.Request, _res: express.Response, next: express.NextFunction) =>
-    req.originalUrl.length > MAX_URL_LENGTH
-      ? next(
-          new AppError(
-            'uri_too_long',
-            `This address is longer than ${MAX_URL_LENGTH} characters, so it was not read. Use fewer or shorter filters.`,
-          ),
-        )
-      : next(),
-  );
-  if (!config.runsWeb) {
-    // A worker answers its probes and nothing else; pages belong to web processes.
-    app.use((req: express.Request, res: express.Response, next: express.NextFunction) =>
-      PROBE_PATH.test(req.path)
-        ? next()
-        : res
-            .status(404)
-            .json({ error: 'not_found', message: 'This process runs jobs only (APP_ROLE=worker).' }),
-    );
-  }
-  // Forms are parsed in linear time with a field cap (web/form-body.ts); JSON is for the Bull board.
-  app.use(formBody(FORM_LIMITS));
-  app.useBodyParser('json', { limit: '1mb' });
+  // Every dynamic answer is Cache-Control: no-store, so a validator is never used: no ETag (a hash
+  // of every page). Static assets keep theirs (express.static's own).
+  app.set('etag', false);
+  const server = app.getHttpAdapter().getInstance() as express.Express;
 
   app.use(
     helmet({
@@ -75,6 +59,31 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
       strictTransportSecurity: config.cookieSecure,
     }),
   );
+  app.get(Probes).mount(server);
+
+  const log = requestLog(app.get(APP_PINO));
+  if (log) app.use(log);
+  // Server-side time of every response, for dashboards and the benchmark (X-Response-Time, ms).
+  app.use(responseTime({ digits: 3 }));
+  app.use((req: express.Request, _res: express.Response, next: express.NextFunction) =>
+    req.originalUrl.length > MAX_URL_LENGTH
+      ? next(
+          new AppError(
+            'uri_too_long',
+            `This address is longer than ${MAX_URL_LENGTH} characters, so it was not read. Use fewer or shorter filters.`,
+          ),
+        )
+      : next(),
+  );
+  if (!config.runsWeb) {
+    // A worker answers its probes (mounted above) and nothing else; pages belong to web processes.
+    app.use((_req: express.Request, res: express.Response) =>
+      res.status(404).json({ error: 'not_found', message: 'This process runs jobs only (APP_ROLE=worker).' }),
+    );
+  }
+  // Forms are parsed in linear time with a field cap (web/form-body.ts); JSON is for the Bull board.
+  app.use(formBody(FORM_LIMITS));
+  app.useBodyParser('json', { limit: '1mb' });
 
   // Swagger UI and the Bull board style themselves inline: only their pages get that allowance.
   app.use(
@@ -107,6 +116,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   app.set('view options', { layout: 'layouts/main' });
   // Express caches compiled templates only when told to; without it every render re-reads the file.
   app.set('view cache', true);
+  app.get(ViewLocals).install(server);
   await registerViews();
 }
 

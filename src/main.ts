@@ -1,11 +1,6 @@
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from './app.module';
-import { configureApp } from './bootstrap';
-import { AppLogger } from './common/app-logger';
 import { ConfigError, loadConfig } from './config/app-config';
-import { DEMO_USERS } from './demo';
-import { resolveRedis } from './queue';
+import { launchRedis } from './queue/embedded-redis';
 
 /** Past the grace period for running jobs (handed back then), what closing connections may still take. */
 const SHUTDOWN_MARGIN_MS = 4000;
@@ -26,9 +21,21 @@ async function main(): Promise<void> {
     throw e;
   }
 
-  const redis = await resolveRedis(config.redisUrl).catch((e: Error) =>
+  // The embedded redis-server starts in its own process while this one loads the app's modules
+  // (most of the start-up time), so only the modules that start it are loaded before it.
+  const launched = await launchRedis(config.redisUrl).catch((e: Error) =>
     fail(`Cannot start Redis: ${e.message}`),
   );
+  const [{ NestFactory }, { AppModule }, { configureApp }, { AppLogger }, { DEMO_USERS }] = await Promise.all(
+    [
+      import('@nestjs/core'),
+      import('./app.module'),
+      import('./bootstrap'),
+      import('./common/app-logger'),
+      import('./demo'),
+    ],
+  );
+  const redis = await launched.ready.catch((e: Error) => fail(`Cannot start Redis: ${e.message}`));
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot({ ...config, redisUrl: redis.url }),
     { bufferLogs: true, bodyParser: false, abortOnError: false },
@@ -69,7 +76,7 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address();
   const url = `http://localhost:${typeof address === 'object' && address ? address.port : config.port}`;
   const lines = [
-    `Tenant Operations Hub (${config.role}) listening on ${url}`,
+    `Tenant Operations Hub (${config.role}) listening on ${url} (started in ${process.uptime().toFixed(1)} s)`,
     `  database: ${config.database.type === 'sqlite' ? `SQLite ${config.database.file}` : 'MySQL'}`,
     `  redis:    ${redis.embedded ? `embedded redis-server at ${redis.url}` : 'external (REDIS_URL)'}`,
   ];

@@ -92,8 +92,9 @@ export class UsersRepository {
     ]);
   }
 
+  /** Renames; the auth version moves on, so every process shows the new name on its next request. */
   async setName(id: number, name: string, tx: Sql = this.db): Promise<void> {
-    await tx.exec('UPDATE users SET name = ? WHERE id = ?', [name, id]);
+    await tx.exec('UPDATE users SET name = ?, auth_version = auth_version + 1 WHERE id = ?', [name, id]);
   }
 
   /** Whether the user's state changed (false: it was so already). */

@@ -1,6 +1,23 @@
 import { Injectable } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
+import pino from 'pino';
 import { sanitizeError } from './redact';
+
+/**
+ * The app's pino logger: JSON lines on stdout. An error's message and stack may quote tokens and
+ * passwords back (providers echo requests): only a sanitized copy and a few safe fields reach the
+ * log. Credentials in request or response headers are redacted should anything ever log them.
+ */
+export function appPino(level: string): pino.Logger {
+  return pino({
+    level,
+    redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    serializers: { err: logSafeError },
+  });
+}
+
+/** The app's pino logger, for what writes its own lines (the request log). */
+export const APP_PINO = Symbol('APP_PINO');
 
 /** Nest's own start-up chatter (one line per module and route) is debug detail, not news. */
 const FRAMEWORK_CONTEXTS = new Set([

@@ -67,6 +67,18 @@ export class Dialect {
     };
   }
 
+  /**
+   * A "starts with" condition an index on the column can serve, wildcards in the prefix taken
+   * literally. Case is ignored by the collation on MySQL (a `_ci` one, as the app's tables use) and by
+   * LIKE itself on SQLite (ASCII letters).
+   */
+  startsWith(column: string, prefix: string): { sql: string; param: string } {
+    return {
+      sql: `${column} LIKE ?${this.mysql ? '' : " ESCAPE '\\'"}`,
+      param: `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+    };
+  }
+
   /** Locks the rows a SELECT reads until the transaction ends (SQLite's writer lock already does). */
   forUpdate(): string {
     return this.mysql ? ' FOR UPDATE' : '';

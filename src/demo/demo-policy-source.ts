@@ -34,6 +34,16 @@ const STATUS: Record<ProviderFault, number> = {
 };
 
 /**
+ * A throttled or unavailable answer says when to come back, as Graph's Retry-After header does; the
+ * demo's wording carries it ("Retry-After: 30"), so a fault with a message of its own can ask for less.
+ */
+function retryAfterMs(fault: ProviderFault, message: string): number | undefined {
+  if (fault !== 'provider_throttled' && fault !== 'provider_unavailable') return undefined;
+  const m = /Retry-After:\s*(\d{1,6})\b/i.exec(message);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+/**
  * The `demo` policy source: a deterministic synthetic tenant (see demo-policies.ts) whose upstream is
  * always one generation ahead of the last sync, so every sync brings a few added, removed and changed
  * policies. Its state lives in the database so web and worker processes agree; faults can be switched
@@ -145,7 +155,8 @@ export class DemoPolicySource implements PolicySource {
 
   private raiseFault(s: DemoState, op: FaultOperation): void {
     if (!s.fault || !s.faultOperations.includes(op)) return;
-    throw new ProviderError(s.fault, s.faultMessage || DEFAULT_FAULT_MESSAGES[s.fault], STATUS[s.fault]);
+    const message = s.faultMessage || DEFAULT_FAULT_MESSAGES[s.fault];
+    throw new ProviderError(s.fault, message, STATUS[s.fault], retryAfterMs(s.fault, message));
   }
 
   private async save(tenantId: number, patch: Partial<DemoState>): Promise<void> {

@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
-import { HealthController } from './health.controller';
 import { RunsModule } from '../runs';
 import { HealthService } from './health.service';
 import { MetricsService } from './metrics.service';
+import { Probes } from './probes';
 
-/** Probes and metrics; listens to run events, nothing depends on it. */
+/** Probes and metrics, answered by plain Express routes that configureApp mounts (Probes); listens to run events. */
 @Module({
   imports: [RunsModule],
-  controllers: [HealthController],
-  providers: [HealthService, MetricsService],
+  providers: [HealthService, MetricsService, Probes],
+  exports: [Probes],
 })
 export class HealthModule {}

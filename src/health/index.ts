@@ -1,2 +1,3 @@
-/** Probes and Prometheus metrics; listens to run events, nothing depends on it. */
+/** Probes and Prometheus metrics (mounted by configureApp); listens to run events. */
 export { HealthModule } from './health.module';
+export { Probes } from './probes';

@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { AuditService } from '../audit';
 import type { Response } from 'express';
@@ -18,19 +19,24 @@ import {
   answerStart,
   BUCKET_LABELS,
   BUCKETS,
+  cancelDetail,
   describeSelection,
+  type ItemName,
   OperationRun,
+  retryOffer,
   RunActionsService,
+  RUN_EVENTS,
   runHref,
+  type RunLinkContext,
   RunsQueryService,
   RunStallService,
   RunStarter,
   RunTypeRegistry,
 } from '../runs';
-import { flash, humanDuration, NoLayout, redirectSeeOther } from '../web';
+import { flash, FormPage, humanDuration, NoLayout, redirectSeeOther } from '../web';
 import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters, toListFilter } from './run-filters';
-import { failureView, runSummary } from './run-view';
-import { bucketTotals, renderRunsChart } from './runs-chart';
+import { announcement, failedItemIds, failureView, liveKey, runSummary } from './run-view';
+import { chartModel } from './runs-chart';
 
 const PAGE_SIZE = 25;
 const CHART_DAYS = 14;
@@ -51,6 +57,7 @@ export class OperationsController {
     private readonly auth: AuthService,
     private readonly starter: RunStarter,
     private readonly audit: AuditService,
+    private readonly events: EventEmitter2,
   ) {}
 
   @Get()
@@ -65,14 +72,11 @@ export class OperationsController {
       this.page(tenant, q),
       this.query.perDay(tenant.id, CHART_DAYS),
     ]);
-    const totals = bucketTotals(days);
     res.render('runs/list', {
       title: 'Operations',
       nav: 'operations',
       ...(await this.listModel(tenant, filters, page)),
-      chart: renderRunsChart(days),
-      chartTotal: totals.reduce((s, t) => s + t.count, 0),
-      totals,
+      ...chartModel(days, tenant.slug),
       types: this.registry
         .all()
         .map((t) => ({ type: t.type, label: t.label, selected: t.type === filters.type })),
@@ -114,6 +118,15 @@ export class OperationsController {
     res.render('runs/_rows', { layout: false, ...(await this.listModel(tenant, filters, page)) });
   }
 
+  /** The chart alone, for its live refresh while a run of its days is queued or running. */
+  @Get('chart')
+  @NoLayout()
+  @Can('read', 'Run')
+  async chart(@Res() res: Response, @CurrentTenant() tenant: TenantContext) {
+    const days = await this.query.perDay(tenant.id, CHART_DAYS);
+    res.render('runs/_chart', { layout: false, ...chartModel(days, tenant.slug) });
+  }
+
   @Get(':id')
   @Can('read', 'Run')
   @Ids({ id: 'run' })
@@ -123,20 +136,32 @@ export class OperationsController {
     @CurrentTenant() tenant: TenantContext,
     @Param('id', IdPipe) id: number,
   ) {
-    const row = await this.load(tenant, id);
+    const locals = await this.detailLocals(req);
+    // The reader has the run in front of them: what their notifications said about it is read (and
+    // the bell on this very page counts so).
+    await this.events.emitAsync(RUN_EVENTS.viewed, {
+      runId: id,
+      tenantId: tenant.id,
+      userId: req.principal.id,
+    });
+    res.render('runs/detail', locals);
+  }
+
+  /**
+   * The run page's locals: its GET, and a cancel or retry refused (the run ended meanwhile, nothing
+   * worth retrying) shows the page again with the reason beside its actions.
+   */
+  async detailLocals(req: AuthedRequest) {
+    const tenant = req.tenant!;
+    const row = await this.load(tenant, Number(req.params.id));
     const def = this.registry.get(row.runType());
-    const linkCtx = {
-      id: row.id,
-      tenantSlug: tenant.slug,
-      payload: row.payload ?? {},
-      status: row.status,
-      itemIds: row.itemIds ?? null,
-    };
-    const [related, context, children, audit] = await Promise.all([
+    const linkCtx = this.linkContext(row, tenant);
+    const [related, context, children, audit, itemNames] = await Promise.all([
       def?.related ? def.related(linkCtx) : [],
       def?.describe ? def.describe(linkCtx) : [],
       this.query.children(tenant.id, row.id),
       this.audit.forRun(tenant.id, row.id),
+      this.itemNames(row, linkCtx),
     ]);
     const names = await this.auth.namesOf([
       row.userId,
@@ -144,11 +169,11 @@ export class OperationsController {
       ...audit.map((a) => a.actorId),
     ]);
     const run = await this.summary(row, tenant, names);
-    res.render('runs/detail', {
+    return {
       title: `${run.label} #${run.id}`,
       nav: 'operations',
       run,
-      ...failureView(row),
+      ...failureView(row, itemNames),
       related,
       context: context.length ? context : this.defaultContext(row.payload ?? {}),
       payloadJson: JSON.stringify(row.payload ?? {}, null, 2),
@@ -156,8 +181,8 @@ export class OperationsController {
       children: children.map((c) =>
         runSummary(c, tenant.slug, this.registry.labelOf(c.runType()), nameOf(names, c.userId)),
       ),
-      liveUrl: `${runHref(tenant.slug, row.id)}/live`,
-      actions: this.runActions(req, run, Boolean(def)),
+      liveUrl: this.liveUrl(tenant, run),
+      ...this.runActions(req, row, run, Boolean(def)),
       audit: [
         {
           at: row.createdAt,
@@ -172,21 +197,35 @@ export class OperationsController {
       ],
       // Without JavaScript an active run's page still follows along, just less often.
       refreshSeconds: run.active ? 5 : undefined,
-    });
+    };
   }
 
-  /** The live part of the detail page; once the run is terminal the fragment stops asking for more. */
+  /**
+   * The live part of the detail page (header and actions, counts, progress, and the failures out of
+   * band); once the run is terminal the fragment stops asking for more. `seen` is the state the page
+   * last showed: only a change of it is announced to screen readers, not every refresh.
+   */
   @Get(':id/live')
   @NoLayout()
   @Can('read', 'Run')
   @Ids({ id: 'run' })
-  async live(@Res() res: Response, @CurrentTenant() tenant: TenantContext, @Param('id', IdPipe) id: number) {
+  async live(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', IdPipe) id: number,
+    @Query('seen') seen?: unknown,
+  ) {
     const row = await this.load(tenant, id);
+    const def = this.registry.get(row.runType());
+    const run = await this.summary(row, tenant, await this.auth.namesOf([row.userId]));
     res.render('runs/_live', {
       layout: false,
-      run: await this.summary(row, tenant, await this.auth.namesOf([row.userId])),
-      ...failureView(row),
-      liveUrl: `${runHref(tenant.slug, row.id)}/live`,
+      run,
+      ...failureView(row, await this.itemNames(row, this.linkContext(row, tenant))),
+      liveUrl: this.liveUrl(tenant, run),
+      ...this.runActions(req, row, run, Boolean(def)),
+      announce: seen === liveKey(run) ? null : announcement(run),
     });
   }
 
@@ -201,6 +240,7 @@ export class OperationsController {
   @Post(':id/cancel')
   @Can('cancel', 'Run')
   @Ids({ id: 'run:pending' }, { consumes: true })
+  @FormPage('runs/detail', 'detailLocals')
   async cancel(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -208,13 +248,14 @@ export class OperationsController {
     @Param('id', IdPipe) id: number,
   ) {
     const run = await this.actions.cancel(tenant.id, id, req.principal);
-    flash(req, 'warning', `Run #${run.id} cancelled after ${run.processedItems} of ${run.totalItems} items.`);
+    flash(req, 'warning', `Run #${run.id}: ${cancelDetail(run).toLowerCase()}.`);
     await redirectSeeOther(req, res, runHref(tenant.slug, id));
   }
 
   @Post(':id/retry')
   @Can('retry', 'Run')
   @Ids({ id: 'run:failed' }, { consumes: true })
+  @FormPage('runs/detail', 'detailLocals')
   async retry(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -222,44 +263,71 @@ export class OperationsController {
     @Param('id', IdPipe) id: number,
   ) {
     const start = await this.actions.retry(tenant.id, id, req.principal);
+    const left = start.leftOut
+      ? ` ${start.leftOut.toLocaleString('en-US')} failed item${start.leftOut === 1 ? '' : 's'} that cannot pass on another attempt ${start.leftOut === 1 ? 'was' : 'were'} left out.`
+      : '';
     await answerStart(req, res, start, {
       tenantSlug: tenant.slug,
       to: runHref(tenant.slug, id),
-      queued: `Retry of ${describeSelection({ items: start.run.itemIds ?? undefined, failed: start.failed, unprocessed: start.unprocessed })} queued as run #${start.run.id}.`,
+      queued: `Retry of ${describeSelection({ items: start.run.itemIds ?? undefined, failed: start.failed, unprocessed: start.unprocessed })} queued as run #${start.run.id}.${left}`,
       reused: `A retry of run #${id} is already under way (run #${start.run.id}).`,
     });
   }
 
-  /** Cancel while active, retry once partial or failed; hidden from roles that may do neither. */
+  /**
+   * Cancel while active; retry once partial or failed, when another attempt could change something
+   * (else the reason it is not offered); nothing for roles that may do neither.
+   */
   private runActions(
     req: AuthedRequest,
+    row: OperationRun,
     run: Awaited<ReturnType<OperationsController['summary']>>,
     producerKnown: boolean,
   ) {
     const tenant = req.tenant!;
-    const can = (a: 'cancel' | 'retry') => req.ability.can(a, inTenant('Run', tenant.id));
+    const can = (a: 'cancel' | 'retry') => !tenant.archived && req.ability.can(a, inTenant('Run', tenant.id));
     const base = runHref(tenant.slug, run.id);
-    const out: Array<{ label: string; href?: string; allowed: boolean; reason?: string; style: string }> = [];
+    const actions: Array<{ id: string; label: string; href: string; style: string; note?: string }> = [];
+    let noRetry: string | null = null;
     if (run.active && can('cancel'))
-      out.push({ label: 'Cancel run', href: `${base}/cancel`, allowed: true, style: 'secondary' });
+      actions.push({ id: 'run-cancel', label: 'Cancel run', href: `${base}/cancel`, style: 'secondary' });
     if (!run.active && (run.bucket === 'partial' || run.bucket === 'failed') && can('retry')) {
-      out.push(
-        producerKnown
-          ? {
-              label: run.failed > 0 ? 'Retry failed items' : 'Retry run',
-              href: `${base}/retry`,
-              allowed: true,
-              style: '',
-            }
-          : {
-              label: 'Retry',
-              allowed: false,
-              reason: 'No producer handles this run type any more.',
-              style: '',
-            },
-      );
+      const offer = retryOffer(row);
+      if (!producerKnown) noRetry = 'No retry: no producer handles this run type any more.';
+      else if (!offer.offered) noRetry = `No retry offered. ${offer.reason}`;
+      else
+        actions.push({
+          id: 'run-retry',
+          label: offer.label,
+          href: `${base}/retry`,
+          style: '',
+          note: offer.reason,
+        });
     }
-    return out;
+    return { actions, noRetry };
+  }
+
+  private linkContext(row: OperationRun, tenant: TenantContext): RunLinkContext {
+    return {
+      id: row.id,
+      tenantSlug: tenant.slug,
+      payload: row.payload ?? {},
+      status: row.status,
+      itemIds: row.itemIds ?? null,
+    };
+  }
+
+  /** The failed items' names, where the run's producer can name them (a policy, say). */
+  private async itemNames(row: OperationRun, linkCtx: RunLinkContext): Promise<ItemName[]> {
+    const ids = failedItemIds(row);
+    const handler = this.registry.get(row.runType())?.handler;
+    if (!ids.length || !handler?.itemNames) return [];
+    return handler.itemNames(linkCtx, ids).catch(() => []);
+  }
+
+  /** The live fragment's address, saying which state the page shows now (see live()). */
+  private liveUrl(tenant: TenantContext, run: { id: number } & Parameters<typeof liveKey>[0]): string {
+    return `${runHref(tenant.slug, run.id)}/live?seen=${encodeURIComponent(liveKey(run))}`;
   }
 
   /** A run's view model plus its stalled flag. */
@@ -272,7 +340,9 @@ export class OperationsController {
       status: row.status,
       updatedAt: row.updatedAt,
     });
-    return { ...s, stalled: idle !== null, stalledFor: idle !== null ? humanDuration(idle) : undefined };
+    // A run waiting out a provider's Retry-After is not stuck, however long the wait.
+    const stalled = idle !== null && !s.waiting;
+    return { ...s, stalled, stalledFor: stalled ? humanDuration(idle) : undefined };
   }
 
   private async load(tenant: TenantContext, id: number): Promise<OperationRun> {

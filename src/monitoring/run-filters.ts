@@ -1,8 +1,25 @@
 import { AppError } from '../common/app-error';
-import { BUCKETS, splitRunType, type Cursor, type RunListFilter, type StatusBucket } from '../runs';
+import {
+  BUCKETS,
+  REASON_CODES,
+  RUN_SORT_KEYS,
+  splitRunType,
+  type Cursor,
+  type ReasonCode,
+  type RunListFilter,
+  type RunSort,
+  type RunSortKey,
+  type StatusBucket,
+} from '../runs';
 
 export const PRESETS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 export type Preset = keyof typeof PRESETS;
+
+/** Rows a page shows unless `limit` says otherwise (the page offers 25, 50 and 100). */
+export const PAGE_SIZE = 25;
+export const PAGE_SIZES = [25, 50, 100] as const;
+/** The longest search text: a run id, or the start of a target's name. */
+export const MAX_SEARCH = 100;
 
 export interface RunFilters {
   type?: string;
@@ -11,9 +28,19 @@ export interface RunFilters {
   from?: Date;
   /** Exclusive. */
   to?: Date;
+  /** Runs whose row shows this reason. */
+  reason?: ReasonCode;
+  /** Runs the signed-in user started, system runs, or one user's. */
+  initiator?: 'me' | 'system' | number;
+  /** A run id, or the start of a target's name (any case). */
+  search?: string;
+  /** Newest first when absent. */
+  sort?: RunSort;
   cursor?: Cursor;
   direction: 'older' | 'newer';
   limit: number;
+  /** Where this page starts in the list (0-based), for "26–50 of 412": the pager carries it along. */
+  pos?: number;
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -59,18 +86,30 @@ export function parseInstant(value: string, key: string, end: boolean): Date {
   return d;
 }
 
+/**
+ * A keyset position as the pager and the API hand it out: `<ms>.<id>` for the default sort by created
+ * time, `v<value>.<id>` (`vn` for a run without a value) for the others.
+ */
 export function encodeCursor(c: Cursor): string {
-  return Buffer.from(`${c.createdAt.getTime()}.${c.id}`).toString('base64url');
+  const text = 'createdAt' in c ? `${c.createdAt.getTime()}.${c.id}` : `v${c.value ?? 'n'}.${c.id}`;
+  return Buffer.from(text).toString('base64url');
 }
 
-export function decodeCursor(raw: string): Cursor {
+/** A cursor of the list's sort, or a 400 (a cursor of another sort cannot say where to go on). */
+export function decodeCursor(raw: string, by: RunSortKey = 'created'): Cursor {
   const bad = AppError.badRequest(
     'The page cursor is not valid (it may be from an older link); start again from the first page.',
   );
   if (raw.length > 64 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad;
-  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(Buffer.from(raw, 'base64url').toString('utf8'));
-  if (!m) throw bad;
-  return { createdAt: new Date(Number(m[1])), id: Number(m[2]) };
+  const text = Buffer.from(raw, 'base64url').toString('utf8');
+  if (by === 'created') {
+    const m = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
+    if (!m) throw bad;
+    return { createdAt: new Date(Number(m[1])), id: Number(m[2]) };
+  }
+  const m = /^v(\d{1,15}|n)\.(\d{1,15})$/.exec(text);
+  if (!m || (m[1] === 'n' && by !== 'duration')) throw bad;
+  return { value: m[1] === 'n' ? null : Number(m[1]), id: Number(m[2]) };
 }
 
 /**
@@ -120,13 +159,59 @@ export function parseRunFilters(
     throw AppError.badRequest('"from" must be before "to".');
   }
 
+  const reason = single(query, 'reason');
+  if (reason) {
+    if (!(REASON_CODES as readonly string[]).includes(reason))
+      throw AppError.badRequest(
+        `Unknown failure reason "${reason.slice(0, 60)}". Use one of: ${REASON_CODES.join(', ')}.`,
+      );
+    f.reason = reason as ReasonCode;
+  }
+
+  const initiator = single(query, 'initiator');
+  if (initiator) {
+    if (initiator === 'me' || initiator === 'system') f.initiator = initiator;
+    else if (/^[1-9]\d{0,14}$/.test(initiator)) f.initiator = Number(initiator);
+    else
+      throw AppError.badRequest(
+        '"initiator" must be "me" (your runs), "system" (runs nobody started) or a user id.',
+      );
+  }
+
+  const search = single(query, 'q');
+  if (search) {
+    if (search.length > MAX_SEARCH)
+      throw AppError.badRequest(
+        `The search is at most ${MAX_SEARCH} characters: a run id or the start of a name.`,
+      );
+    f.search = search;
+  }
+
+  const sort = single(query, 'sort');
+  const order = single(query, 'order');
+  if (sort && !(RUN_SORT_KEYS as readonly string[]).includes(sort))
+    throw AppError.badRequest(
+      `Unknown sort "${sort.slice(0, 30)}". Sort by one of: ${RUN_SORT_KEYS.join(', ')}.`,
+    );
+  if (order && order !== 'asc' && order !== 'desc')
+    throw AppError.badRequest('"order" must be "desc" (largest or newest first) or "asc".');
+  if ((sort && sort !== 'created') || order === 'asc')
+    f.sort = { by: (sort ?? 'created') as RunSortKey, dir: (order ?? 'desc') as 'asc' | 'desc' };
+
   const cursor = single(query, 'cursor');
   const newer = single(query, 'newer');
   if (cursor && newer) throw AppError.badRequest('Give either "cursor" or "newer", not both.');
-  if (cursor) f.cursor = decodeCursor(cursor);
+  const by = f.sort?.by ?? 'created';
+  if (cursor) f.cursor = decodeCursor(cursor, by);
   if (newer) {
-    f.cursor = decodeCursor(newer);
+    f.cursor = decodeCursor(newer, by);
     f.direction = 'newer';
+  }
+
+  const pos = single(query, 'pos');
+  if (pos) {
+    if (!/^\d{1,9}$/.test(pos)) throw AppError.badRequest('"pos" must be a row number from 0.');
+    if (Number(pos) > 0) f.pos = Number(pos);
   }
 
   const limit = single(query, 'limit');
@@ -139,21 +224,43 @@ export function parseRunFilters(
   return f;
 }
 
-/** The filters as query parameters, for links that keep them (pager, presets, live refresh). */
-/** The filters as the runs query takes them, for one tenant. */
-export function toListFilter(tenantId: number, f: RunFilters): RunListFilter {
+/** The filters as the runs query takes them; "me" is the signed-in user. */
+export function toListFilter(tenantId: number, f: RunFilters, me?: number): RunListFilter {
   return {
     tenantId,
     type: f.type ? splitRunType(f.type) : undefined,
     bucket: f.bucket,
+    reason: f.reason,
+    initiator:
+      f.initiator === undefined
+        ? undefined
+        : { userId: f.initiator === 'system' ? null : f.initiator === 'me' ? (me ?? -1) : f.initiator },
     from: f.from,
     to: f.to,
+    sort: f.sort,
     cursor: f.cursor,
     direction: f.direction,
     limit: f.limit,
   };
 }
 
+/** Every filter but time and paging, as query parameters: what the presets and saved views keep. */
+export function keptFilters(f: RunFilters): Record<string, string> {
+  const o: Record<string, string> = {};
+  if (f.type) o.type = f.type;
+  if (f.bucket) o.status = f.bucket;
+  if (f.reason) o.reason = f.reason;
+  if (f.initiator !== undefined) o.initiator = String(f.initiator);
+  if (f.search) o.q = f.search;
+  if (f.sort) {
+    o.sort = f.sort.by;
+    if (f.sort.dir === 'asc') o.order = 'asc';
+  }
+  if (f.limit !== PAGE_SIZE) o.limit = String(f.limit);
+  return o;
+}
+
+/** The filters as query parameters, for links that keep them (pager, sort, live refresh, CSV). */
 export function filterQuery(f: RunFilters, extra: Record<string, string | undefined> = {}): string {
   const p = new URLSearchParams();
   if (f.type) p.set('type', f.type);
@@ -163,6 +270,7 @@ export function filterQuery(f: RunFilters, extra: Record<string, string | undefi
     if (f.from) p.set('from', f.from.toISOString());
     if (f.to) p.set('to', f.to.toISOString());
   }
+  for (const [k, v] of Object.entries(keptFilters(f))) if (k !== 'type' && k !== 'status') p.set(k, v);
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) p.set(k, v);
   const s = p.toString();
   return s ? `?${s}` : '';

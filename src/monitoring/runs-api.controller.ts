@@ -57,7 +57,7 @@ export class RunsApiController {
     const page = await this.query.list(toListFilter(tenant.id, f), true);
     const last = page.rows[page.rows.length - 1];
     return {
-      data: page.rows.map((r) => runJson(r, tenant.slug)),
+      data: page.rows.map((r) => runJson(r, tenant.slug, false)),
       next_cursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
     };
   }

@@ -1,10 +1,11 @@
 import { BUCKETS, type StatusBucket } from '../runs';
-import { bucketTotals, renderRunsChart } from './runs-chart';
+import { bucketTotals, chartModel, renderRunsChart } from './runs-chart';
 
-function day(day: string, counts: Partial<Record<StatusBucket, number>>) {
+function day(day: string, counts: Partial<Record<StatusBucket, number>>, cancelled = 0) {
   return {
     day,
     counts: Object.fromEntries(BUCKETS.map((b) => [b, counts[b] ?? 0])) as Record<StatusBucket, number>,
+    cancelled,
   };
 }
 
@@ -48,7 +49,30 @@ describe('renderRunsChart', () => {
       ['Succeeded', 3],
       ['Partial', 2],
       ['Failed', 1],
+      ['Cancelled', 0],
       ['Queued or running', 1],
     ]);
+  });
+
+  it('draws cancelled runs apart from failed ones, though both are in the failed bucket', () => {
+    // Three runs in the failed bucket, one of them cancelled by an operator.
+    const svg = renderRunsChart([day('2026-11-27', { failed: 3 }, 1)]);
+    expect(svg.match(/class="b-failed"/g)).toHaveLength(1);
+    expect(svg.match(/class="b-cancelled"/g)).toHaveLength(1);
+    expect(svg).toContain('<title>2026-11-27: 2 failed, 1 cancelled</title>');
+    expect(bucketTotals([day('2026-11-27', { failed: 3 }, 1)]).map((t) => [t.label, t.count])).toEqual([
+      ['Succeeded', 0],
+      ['Partial', 0],
+      ['Failed', 2],
+      ['Cancelled', 1],
+      ['Queued or running', 0],
+    ]);
+  });
+
+  it('refreshes itself only while a run of these days is in flight', () => {
+    expect(chartModel([day('2026-11-27', { queued: 1 })], 'contoso').chartLiveUrl).toBe(
+      '/admin/t/contoso/operations/chart',
+    );
+    expect(chartModel([day('2026-11-27', { succeeded: 1 })], 'contoso').chartLiveUrl).toBeNull();
   });
 });

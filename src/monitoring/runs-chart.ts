@@ -1,4 +1,4 @@
-import { BUCKET_LABELS, type DayCounts, type StatusBucket } from '../runs';
+import { RUN_STATE_LABELS, type DayCounts, type RunState } from '../runs';
 
 const WIDTH = 700;
 const HEIGHT = 150;
@@ -9,10 +9,19 @@ const PAD_TOP = 6;
 /**
  * Bottom to top: outcomes first, then what is still in flight. The daily counters keep a run under
  * "queued" from its start until it ends (one counter write at each end, none when it starts running),
- * so that bar segment is queued and running runs together.
+ * so that bar segment is queued and running runs together. Cancelled runs are in the `failed` bucket
+ * but drawn apart from the runs that failed, as every page names them.
  */
-const STACK: StatusBucket[] = ['succeeded', 'partial', 'failed', 'queued'];
-const LABELS: Partial<Record<StatusBucket, string>> = { ...BUCKET_LABELS, queued: 'Queued or running' };
+type Segment = Exclude<RunState, 'running'>;
+const STACK: Segment[] = ['succeeded', 'partial', 'failed', 'cancelled', 'queued'];
+const LABELS: Record<Segment, string> = { ...RUN_STATE_LABELS, queued: 'Queued or running' };
+
+/** A day's count of one segment: `failed` without the cancelled runs, which have their own. */
+function countOf(d: DayCounts, s: Segment): number {
+  if (s === 'cancelled') return d.cancelled ?? 0;
+  if (s === 'failed') return Math.max(0, d.counts.failed - (d.cancelled ?? 0));
+  return d.counts[s];
+}
 
 function niceMax(n: number): number {
   if (n <= 4) return 4;
@@ -26,7 +35,7 @@ function niceMax(n: number): number {
  * numbers come straight from the daily counters. Only numbers and fixed labels go into the markup.
  */
 export function renderRunsChart(days: DayCounts[]): string {
-  const totals = days.map((d) => STACK.reduce((s, b) => s + d.counts[b], 0));
+  const totals = days.map((d) => STACK.reduce((s, b) => s + countOf(d, b), 0));
   const max = niceMax(Math.max(0, ...totals));
   const plotW = WIDTH - PAD_LEFT;
   const plotH = HEIGHT - PAD_BOTTOM - PAD_TOP;
@@ -45,12 +54,12 @@ export function renderRunsChart(days: DayCounts[]): string {
   days.forEach((d, i) => {
     const x = PAD_LEFT + i * slot + (slot - barW) / 2;
     let y = PAD_TOP + plotH;
-    const tip = STACK.filter((b) => d.counts[b] > 0)
-      .map((b) => `${d.counts[b]} ${LABELS[b]!.toLowerCase()}`)
+    const tip = STACK.filter((b) => countOf(d, b) > 0)
+      .map((b) => `${countOf(d, b)} ${LABELS[b].toLowerCase()}`)
       .join(', ');
     parts.push(`<g><title>${d.day}: ${tip || 'no runs'}</title>`);
     for (const b of STACK) {
-      const n = d.counts[b];
+      const n = countOf(d, b);
       if (!n) continue;
       const h = (n / max) * plotH;
       y -= h;
@@ -72,12 +81,26 @@ export function renderRunsChart(days: DayCounts[]): string {
   return `<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="Runs per day by status over the last ${days.length} days: ${total} runs">${parts.join('')}</svg>`;
 }
 
-export function bucketTotals(
-  days: DayCounts[],
-): Array<{ bucket: StatusBucket; label: string; count: number }> {
+export function bucketTotals(days: DayCounts[]): Array<{ bucket: Segment; label: string; count: number }> {
   return STACK.map((b) => ({
     bucket: b,
-    label: LABELS[b]!,
-    count: days.reduce((s, d) => s + d.counts[b], 0),
+    label: LABELS[b],
+    count: days.reduce((s, d) => s + countOf(d, b), 0),
   }));
+}
+
+/**
+ * The chart section's model (what the Operations page and its live refresh render with
+ * views/partials/runs_chart.hbs): the SVG, the legend, the total, and while any run of these days is
+ * queued or running, the address it refreshes itself from.
+ */
+export function chartModel(days: DayCounts[], tenantSlug: string) {
+  const totals = bucketTotals(days);
+  const inFlight = totals.find((t) => t.bucket === 'queued')?.count ?? 0;
+  return {
+    chart: renderRunsChart(days),
+    chartTotal: totals.reduce((s, t) => s + t.count, 0),
+    totals,
+    chartLiveUrl: inFlight > 0 ? `/admin/t/${tenantSlug}/operations/chart` : null,
+  };
 }

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TenantsModule } from '../tenants';
-import { BellInterceptor } from './bell.interceptor';
+import { BellLayoutPart } from './bell.layout-part';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsRepository } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
@@ -11,12 +10,7 @@ import { RunNotificationsListener } from './run-notifications.listener';
 @Module({
   imports: [TenantsModule],
   controllers: [NotificationsController],
-  providers: [
-    NotificationsRepository,
-    NotificationsService,
-    RunNotificationsListener,
-    { provide: APP_INTERCEPTOR, useClass: BellInterceptor },
-  ],
+  providers: [NotificationsRepository, NotificationsService, RunNotificationsListener, BellLayoutPart],
   exports: [NotificationsService],
 })
 export class NotificationsModule {}

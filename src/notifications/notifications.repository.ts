@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Db } from '../database/db';
 import { Dialect } from '../database/dialect';
-import { placeholders, readDate, readNum, readNumOrNull } from '../database/sql';
+import { chunks, placeholders, readDate, readNum, readNumOrNull } from '../database/sql';
 
 export interface NotificationInput {
   userId: number;
@@ -21,6 +21,14 @@ export interface NotificationRow extends NotificationInput {
 }
 
 const COLUMNS = 'id, user_id, tenant_id, run_id, kind, level, title, body, link, created_at, read_at';
+
+/**
+ * A run's result replaces its queued notice (one entry per run): the result deletes it when both are
+ * written by one process; when a queued notice is stored after its result (written by another
+ * process, later), reads leave it out.
+ */
+const NOT_SUPERSEDED = `NOT (notifications.kind = 'run_queued' AND notifications.run_id IS NOT NULL AND EXISTS (
+  SELECT 1 FROM notifications r WHERE r.run_id = notifications.run_id AND r.kind <> 'run_queued'))`;
 
 /** The notifications table. Reads are limited to the tenants the user is currently a member of. */
 @Injectable()
@@ -53,7 +61,7 @@ export class NotificationsRepository {
   async unreadCount(userId: number, tenantIds: number[]): Promise<number> {
     if (!tenantIds.length) return 0;
     const [{ n }] = await this.db.query(
-      `SELECT COUNT(*) AS n FROM notifications WHERE user_id = ? AND read_at IS NULL AND tenant_id IN (${placeholders(tenantIds.length)})`,
+      `SELECT COUNT(*) AS n FROM notifications WHERE user_id = ? AND read_at IS NULL AND tenant_id IN (${placeholders(tenantIds.length)}) AND ${NOT_SUPERSEDED}`,
       [userId, ...tenantIds],
     );
     return readNum(n);
@@ -65,7 +73,7 @@ export class NotificationsRepository {
     opts: { beforeId?: number; unreadOnly?: boolean; limit: number },
   ): Promise<NotificationRow[]> {
     if (!tenantIds.length) return [];
-    const where = ['user_id = ?', `tenant_id IN (${placeholders(tenantIds.length)})`];
+    const where = ['user_id = ?', `tenant_id IN (${placeholders(tenantIds.length)})`, NOT_SUPERSEDED];
     const params: unknown[] = [userId, ...tenantIds];
     if (opts.beforeId) {
       where.push('id < ?');
@@ -93,6 +101,23 @@ export class NotificationsRepository {
     return true;
   }
 
+  /** Marks what a user was told about these runs read (they opened the run's page). */
+  async markRunRead(userId: number, runId: number): Promise<void> {
+    await this.db.exec(
+      'UPDATE notifications SET read_at = ? WHERE run_id = ? AND user_id = ? AND read_at IS NULL',
+      [this.dialect.date(new Date()), runId, userId],
+    );
+  }
+
+  /** Drops the queued notices of runs whose result is being stored (see NOT_SUPERSEDED). */
+  async deleteQueued(runIds: number[]): Promise<void> {
+    for (const part of chunks(runIds, 500))
+      await this.db.exec(
+        `DELETE FROM notifications WHERE kind = 'run_queued' AND run_id IN (${placeholders(part.length)})`,
+        part,
+      );
+  }
+
   async markAllRead(userId: number): Promise<void> {
     await this.db.exec('UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL', [
       this.dialect.date(new Date()),
@@ -111,7 +136,10 @@ export class NotificationsRepository {
 
   async forRun(runId: number): Promise<NotificationRow[]> {
     return (
-      await this.db.query(`SELECT ${COLUMNS} FROM notifications WHERE run_id = ? ORDER BY id`, [runId])
+      await this.db.query(
+        `SELECT ${COLUMNS} FROM notifications WHERE run_id = ? AND ${NOT_SUPERSEDED} ORDER BY id`,
+        [runId],
+      )
     ).map(toNotification);
   }
 }

@@ -47,7 +47,23 @@ export class NotificationsService implements OnApplicationShutdown {
     return this.behind.flush();
   }
 
-  private async write(batch: Array<{ n: NotificationInput; at: Date }>): Promise<void> {
+  /**
+   * One entry per run: a result (completed, failed, cancelled) replaces the run's queued notice,
+   * whether that is still in this batch or stored already.
+   */
+  private async write(all: Array<{ n: NotificationInput; at: Date }>): Promise<void> {
+    const ended = new Set(
+      all.filter(({ n }) => n.kind !== 'run_queued' && n.runId !== null).map(({ n }) => n.runId!),
+    );
+    const batch = all.filter(({ n }) => n.kind !== 'run_queued' || n.runId === null || !ended.has(n.runId));
+    if (ended.size) {
+      try {
+        await this.repo.deleteQueued([...ended]);
+      } catch (e) {
+        // Reads leave a superseded queued notice out anyway (see NotificationsRepository).
+        this.logger.warn({ err: e, runs: ended.size }, 'could not remove queued notifications');
+      }
+    }
     for (const part of chunks(batch, 200)) {
       try {
         await this.repo.insert(part);
@@ -75,6 +91,11 @@ export class NotificationsService implements OnApplicationShutdown {
 
   markRead(userId: number, id: number): Promise<boolean> {
     return this.repo.markRead(userId, id);
+  }
+
+  /** The user opened the run's page: its notifications are read. */
+  markRunRead(userId: number, runId: number): Promise<void> {
+    return this.repo.markRunRead(userId, runId);
   }
 
   markAllRead(userId: number): Promise<void> {

@@ -9,6 +9,28 @@ function plural(n: number, word: string): string {
   return `${n < 1000 ? n : n.toLocaleString('en-US')} ${word}`;
 }
 
+/**
+ * Why a run failed, in one line: the run-level reason when it failed as a whole, else its most
+ * frequent item reason with how many items it failed ("Not found (not_found), 4 of 4 items: …").
+ */
+function whyFailed(run: RunEventSnapshot): string {
+  const whole = run.firstFailure?.item_id === null ? run.firstFailure : null;
+  if (whole)
+    return `${REASON_LABELS[whole.reason_code] ?? whole.reason_code} (${whole.reason_code}): ${whole.message}`;
+  const top = run.topReason;
+  if (!top) return `${plural(run.failed, 'items')} failed; their reasons were not kept.`;
+  const of = run.processedItems ? ` of ${plural(run.processedItems, 'items')}` : '';
+  return `${top.label} (${top.reason_code}), ${plural(top.count, top.count === 1 ? 'item' : 'items')}${of}: ${top.sample}`;
+}
+
+/** " Top reason: Not found (not_found), 3 items." for a run that completed with errors. */
+function topReasonLine(run: RunEventSnapshot): string {
+  const top = run.topReason;
+  return top
+    ? ` Top reason: ${top.label} (${top.reason_code}), ${plural(top.count, top.count === 1 ? 'item' : 'items')}.`
+    : '';
+}
+
 /** Turns run lifecycle events into notifications for the run's initiator, for every producer alike. */
 @Injectable()
 export class RunNotificationsListener {
@@ -30,34 +52,51 @@ export class RunNotificationsListener {
     });
   }
 
+  /**
+   * The run's result. It replaces the queued notice (NotificationsService.write): one entry, one
+   * unread count per run. A failure names its top reason and how many items it failed.
+   */
   @OnEvent(RUN_EVENTS.finished, { async: true, promisify: true, suppressErrors: true })
   async onFinished({ run }: RunEventMap['run.finished']): Promise<void> {
     const counts = `${plural(run.succeeded, 'succeeded')}, ${plural(run.failed, 'failed')}, ${plural(run.skipped, 'skipped')}`;
     if (run.status === 'aborted') {
+      const by = run.firstFailure?.reason_code === 'cancelled' ? ` ${run.firstFailure.message}` : '';
+      const when =
+        run.processedItems === 0
+          ? 'before any item was processed'
+          : `after ${plural(run.processedItems, `of ${plural(run.totalItems, 'items')}`)} (${counts})`;
       await this.notify(run, {
         kind: 'run_cancelled',
         level: 'warning',
         title: `${run.label} cancelled`,
-        body: `Run #${run.id} was cancelled after ${counts}.`,
+        body: `Run #${run.id} was cancelled ${when}.${by}`,
       });
     } else if (run.bucket === 'failed') {
-      const f = run.firstFailure;
-      const why = f
-        ? `${REASON_LABELS[f.reason_code] ?? f.reason_code} (${f.reason_code}): ${f.message}`
-        : 'no reason was recorded';
       await this.notify(run, {
         kind: 'run_failed',
         level: 'error',
         title: `${run.label} failed`,
-        body: `Run #${run.id} failed — ${why}`,
+        body: `Run #${run.id} failed — ${whyFailed(run)}`,
       });
     } else {
+      const top = run.bucket === 'partial' ? topReasonLine(run) : '';
       await this.notify(run, {
         kind: 'run_completed',
         level: run.bucket === 'partial' ? 'warning' : 'success',
         title: `${run.label} ${run.bucket === 'partial' ? 'completed with errors' : 'completed'}`,
-        body: `Run #${run.id}: ${counts}.`,
+        body: `Run #${run.id}: ${counts}.${top}`,
       });
+    }
+  }
+
+  /** Opening a run's page reads what its notifications said. */
+  @OnEvent(RUN_EVENTS.viewed, { async: true, promisify: true, suppressErrors: true })
+  async onViewed({ runId, userId }: RunEventMap['run.viewed']): Promise<void> {
+    try {
+      await this.notifications.flush();
+      await this.notifications.markRunRead(userId, runId);
+    } catch (e) {
+      this.logger.warn({ err: e, runId }, 'could not mark the run notifications read');
     }
   }
 

@@ -25,6 +25,8 @@ export class ProviderError extends Error {
     readonly reasonCode: ProviderFault,
     message: string,
     readonly status?: number,
+    /** How long the provider asked to be left alone before the next try (its Retry-After), in ms. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ProviderError';

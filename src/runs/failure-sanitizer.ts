@@ -31,6 +31,41 @@ export const TRANSIENT_REASONS: ReadonlySet<ReasonCode> = new Set([
   'timeout',
 ]);
 
+/**
+ * Reasons another attempt cannot change: the thing is gone, the input is wrong, the baseline is
+ * missing. A retry over items that failed only for these would fail them again, so none is offered.
+ */
+export const PERMANENT_REASONS: ReadonlySet<ReasonCode> = new Set([
+  'not_found',
+  'validation_failed',
+  'baseline_missing',
+]);
+
+/** What a run waiting for its next attempt waits out, in a few words ("waiting to retry (throttled)"). */
+export const WAIT_LABELS: Partial<Record<ReasonCode, string>> = {
+  provider_throttled: 'throttled',
+  provider_unavailable: 'provider unavailable',
+  timeout: 'timed out',
+};
+
+/**
+ * How long the provider asked to be left alone before the next try (its Retry-After), in
+ * milliseconds, if the error or one of its causes says so.
+ */
+export function retryAfterOf(err: unknown): number | undefined {
+  try {
+    let current = err;
+    for (let depth = 0; depth < MAX_CAUSE_DEPTH && typeof current === 'object' && current !== null; depth++) {
+      const ms = (current as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) return ms;
+      current = (current as ErrorShape).cause;
+    }
+  } catch {
+    // An error that cannot be read says nothing about when to come back.
+  }
+  return undefined;
+}
+
 export function isReasonCode(x: unknown): x is ReasonCode {
   return typeof x === 'string' && (REASON_CODES as readonly string[]).includes(x);
 }

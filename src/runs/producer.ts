@@ -108,12 +108,24 @@ export interface RunHandler {
    * with no items and no payload, which the handler fills as it goes).
    */
   prepare?(tenant: { id: number; slug: string }, userId: number): Promise<StartRequest>;
+  /**
+   * What the run's item ids name, for its failures on the detail page (a policy's name and page):
+   * called with the ids of the failures shown (at most 100); an id left out is shown as it is.
+   */
+  itemNames?(run: RunLinkContext, itemIds: string[]): Promise<ItemName[]>;
 }
 
 export interface RelatedLink {
   label: string;
   href: string;
   description?: string;
+}
+
+/** An item of a run in words: its name, and its page where it has one. */
+export interface ItemName {
+  itemId: string;
+  name: string;
+  href?: string;
 }
 
 /** A readable line of the run's producer context on the detail page. */
@@ -132,6 +144,14 @@ export interface RunLinkContext {
   itemIds: string[] | null;
 }
 
+/** What a run is started with, for its producer's `target`: the run has no id yet. */
+export interface RunTargetContext {
+  tenantId: number;
+  payload: Record<string, unknown>;
+  subject: string | null;
+  itemIds: string[] | null;
+}
+
 export interface RunTypeDefinition {
   /** resource.action in snake_case, e.g. "drift.generate"; a duplicate stops boot. */
   type: string;
@@ -146,6 +166,12 @@ export interface RunTypeDefinition {
   related?(run: RunLinkContext): RelatedLink[] | Promise<RelatedLink[]>;
   /** The payload in words for the detail page; defaults to its keys and values. */
   describe?(run: RunLinkContext): ContextLine[] | Promise<ContextLine[]>;
+  /**
+   * What the run acts on, in a few words (a backup set's name, a drift scope): the Operations list's
+   * Target column and what its search finds by name. Asked once, when the run starts, and kept with it
+   * (one line, at most 191 characters); null or absent shows "—".
+   */
+  target?(run: RunTargetContext): string | null | undefined | Promise<string | null | undefined>;
   /** Jobs of this type processed at once per worker; defaults to QUEUE_CONCURRENCY. */
   concurrency?: number;
   /**

@@ -1,5 +1,5 @@
 import { chunks } from '../database/sql';
-import { classifyError, RunFailure, toFailure, TRANSIENT_REASONS } from './failure-sanitizer';
+import { appendFailures, classifyError, RunFailure, toFailure, TRANSIENT_REASONS } from './failure-sanitizer';
 import type { BatchResult, ItemOutcome, ItemResult, ProducerRunContext, Tx } from './producer';
 import type { OperationRun } from './run';
 import type { Counts } from './runs.repository';
@@ -256,6 +256,12 @@ export class RunContext implements ProducerRunContext {
     run.failed += delta.failed;
     run.skipped += delta.skipped;
     run.processedItems += total(delta);
+    if (failures.length) {
+      // Kept as the table keeps them, so the finishing write's run.finished names their reasons.
+      const merged = appendFailures(run.failures ?? [], run.failuresOmitted, failures);
+      run.failures = merged.failures;
+      run.failuresOmitted = merged.omitted;
+    }
   }
 }
 

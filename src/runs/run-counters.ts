@@ -3,6 +3,12 @@ import { WriteBehind } from '../common/write-behind';
 import { chunks } from '../database/sql';
 import { RollupKey, rollupDay } from './run-rollup';
 import type { StatusBucket } from './run-status';
+
+/**
+ * What a daily counter counts: runs by bucket, except that cancelled runs (bucket `failed`) count
+ * under `cancelled` so the chart can tell them apart; every run is in exactly one counter.
+ */
+export type CounterKey = StatusBucket | 'cancelled';
 import { RunsRepository } from './runs.repository';
 
 const FLUSH_MS = 50;
@@ -12,7 +18,7 @@ interface Pending {
   day: string;
   resource: string;
   action: string;
-  bucket: StatusBucket;
+  bucket: CounterKey;
   n: number;
 }
 
@@ -38,7 +44,7 @@ export class RunCounters implements OnApplicationShutdown {
 
   constructor(private readonly repo: RunsRepository) {}
 
-  add(key: RollupKey, deltas: Array<[StatusBucket, number]>): void {
+  add(key: RollupKey, deltas: Array<[CounterKey, number]>): void {
     const day = rollupDay(key.createdAt);
     for (const [bucket, n] of deltas) {
       const k = `${key.tenantId}|${day}|${key.resource}|${key.action}|${bucket}`;

@@ -1,4 +1,4 @@
-import type { RunFailure } from './failure-sanitizer';
+import type { ReasonCode, RunFailure } from './failure-sanitizer';
 import type { RunStatus, StatusBucket } from './run-status';
 
 /** What other modules learn about a run when its lifecycle moves; a snapshot, never the live entity. */
@@ -17,6 +17,11 @@ export interface RunEventSnapshot {
   skipped: number;
   /** The first run-level or item failure, for "failed: <reason>" notifications. */
   firstFailure: RunFailure | null;
+  /**
+   * The most frequent reason among the failures kept, with how many items it failed and one of its
+   * messages: "Not found (4 items): …" rather than the first entry alone.
+   */
+  topReason: { reason_code: ReasonCode; label: string; count: number; sample: string } | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -30,6 +35,7 @@ export const RUN_EVENTS = {
   finished: 'run.finished',
   pruned: 'run.pruned',
   actioned: 'run.actioned',
+  viewed: 'run.viewed',
 } as const;
 
 export interface RunEventMap {
@@ -43,6 +49,11 @@ export interface RunEventMap {
   'run.finished': { run: RunEventSnapshot };
   /** Runs removed by retention; listeners drop what they keep about them (and anything older than `before`). */
   'run.pruned': { runIds: number[]; before: Date };
+  /**
+   * A signed-in user opened a run's page: what told them about the run (its notifications) is read.
+   * Emitted and awaited before the page renders, so its bell count is already right.
+   */
+  'run.viewed': { runId: number; tenantId: number; userId: number };
   /** An operator acted on a run (cancel, retry); the audit log records it. Emitted and awaited. */
   'run.actioned': {
     run: RunEventSnapshot;

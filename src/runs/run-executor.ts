@@ -10,7 +10,7 @@ import type { Job } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { QueueBoard } from '../queue';
-import { classifyError, sanitizeError } from './failure-sanitizer';
+import { classifyError, retryAfterOf, sanitizeError } from './failure-sanitizer';
 import { RunContext, WorkerStopping } from './run-context';
 import { RunTypeRegistry } from './run-types.registry';
 import type { OperationRun } from './run';
@@ -33,6 +33,31 @@ function forQueue(e: unknown, reason: string): Error {
   err.name = safe.name;
   err.stack = safe.stack ?? `${safe.name}: ${safe.message}`;
   return err;
+}
+
+/** The longest a provider's Retry-After is waited out: past it, the next attempt goes anyway. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
+/** The pause Bull's own backoff would take before the next attempt (attempts made so far + 1). */
+function backoffDelay(job: Job<JobData>): number {
+  const b = job.opts.backoff as number | { type?: string; delay?: number } | undefined;
+  if (typeof b === 'number') return b;
+  const delay = b?.delay ?? 0;
+  if (b?.type === 'exponential') return Math.round((2 ** (job.attemptsMade + 1) - 1) * delay);
+  return delay;
+}
+
+/**
+ * How long the job waits before its next attempt: its backoff, or the provider's Retry-After when
+ * that is longer (bounded by MAX_RETRY_AFTER_MS). Bull reads the pause from the job's options when the
+ * attempt fails, so this attempt's pause is set there; the options kept in Redis stay as they were.
+ */
+function retryDelay(job: Job<JobData>, err: unknown): number {
+  const backoff = backoffDelay(job);
+  const hint = retryAfterOf(err);
+  const delay = hint === undefined ? backoff : Math.max(backoff, Math.min(hint, MAX_RETRY_AFTER_MS));
+  job.opts.backoff = { type: 'fixed', delay };
+  return delay;
 }
 
 interface ActiveJob {
@@ -167,8 +192,15 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
       }
       const reason = classifyError(e);
       if (ctx.isTransient(e)) {
-        // The retry resumes after the last recorded item.
-        this.logger.warn({ ...log, err: e, reason }, 'transient failure; the job will be retried');
+        // The retry resumes after the last recorded item, no sooner than the provider asked.
+        const delay = retryDelay(job, e);
+        this.logger.warn(
+          { ...log, err: e, reason, retryInMs: delay },
+          'transient failure; the job will be retried',
+        );
+        await this.runs
+          .waitForRetry(runId, reason, new Date(Date.now() + delay))
+          .catch((err: unknown) => this.logger.warn({ ...log, err }, 'could not record the wait on its run'));
         throw forQueue(e, reason);
       }
       this.logger.error({ ...log, err: e, reason }, 'run failed');

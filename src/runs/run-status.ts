@@ -20,6 +20,19 @@ export const BUCKET_LABELS: Record<StatusBucket, string> = {
   failed: 'Failed',
 };
 
+/**
+ * What a run is called on every page: its bucket's label, except that a run an operator cancelled is
+ * "Cancelled" (with a style of its own), not "Failed". The bucket stays `failed` for filters and the
+ * API; only the words and the colour differ.
+ */
+export type RunState = StatusBucket | 'cancelled';
+
+export function runState(status: RunStatus, bucket: StatusBucket): RunState {
+  return status === 'aborted' ? 'cancelled' : bucket;
+}
+
+export const RUN_STATE_LABELS: Record<RunState, string> = { ...BUCKET_LABELS, cancelled: 'Cancelled' };
+
 export function isActive(status: RunStatus): boolean {
   return status === 'pending' || status === 'running';
 }

@@ -1,5 +1,5 @@
 import { readDate, readJson, readNum, readNumOrNull } from '../database/sql';
-import type { RunFailure } from './failure-sanitizer';
+import type { ReasonCode, RunFailure } from './failure-sanitizer';
 import type { RunStatus, StatusBucket } from './run-status';
 import { OperationRun } from './run';
 
@@ -19,6 +19,9 @@ export const SUMMARY_COLUMNS = [
   'skipped',
   'failures_omitted',
   'subject',
+  'target',
+  'top_reason',
+  'duration_ms',
   'job_id',
   'attempts',
   'parent_run_id',
@@ -26,6 +29,8 @@ export const SUMMARY_COLUMNS = [
   'started_at',
   'finished_at',
   'updated_at',
+  'retry_at',
+  'retry_reason',
 ];
 
 /** Every column of operation_runs. */
@@ -63,6 +68,9 @@ export function toRun(r: Record<string, unknown>): OperationRun {
     idempotencyKey: (r.idempotency_key as string | null | undefined) ?? null,
     activeKey: (r.active_key as string | null | undefined) ?? null,
     subject: (r.subject as string | null | undefined) ?? null,
+    target: (r.target as string | null | undefined) ?? null,
+    topReason: (r.top_reason as ReasonCode | null | undefined) ?? null,
+    durationMs: readNumOrNull(r.duration_ms),
     jobId: (r.job_id as string | null) ?? null,
     attempts: readNum(r.attempts),
     parentRunId: readNumOrNull(r.parent_run_id),
@@ -70,5 +78,7 @@ export function toRun(r: Record<string, unknown>): OperationRun {
     startedAt: readDate(r.started_at),
     finishedAt: readDate(r.finished_at),
     updatedAt: readDate(r.updated_at)!,
+    retryAt: readDate(r.retry_at),
+    retryReason: (r.retry_reason as ReasonCode | null | undefined) ?? null,
   });
 }

@@ -9,8 +9,8 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Db, Sql } from '../database/db';
 import { Dialect } from '../database/dialect';
-import { appendFailures, RunFailure, toFailure } from './failure-sanitizer';
-import type { Tx } from './producer';
+import { appendFailures, digestFailures, ReasonCode, RunFailure, toFailure } from './failure-sanitizer';
+import type { RunTypeDefinition, Tx } from './producer';
 import { producerTx } from './producer-tx';
 import { RunCounters } from './run-counters';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
@@ -160,11 +160,12 @@ export class RunsService {
   async start(input: StartRunInput): Promise<StartRunResult> {
     const def = this.registry.require(input.type);
     const key = input.idempotencyKey ? input.idempotencyKey.slice(0, 191) : null;
+    const target = await this.targetOf(def, input);
     let run: OperationRun | null = null;
     // A reused run can finish between our failed insert and our read; then a new run is right.
     for (let attempt = 0; !run && attempt < 5; attempt++) {
       try {
-        run = await this.insertPending(input, key);
+        run = await this.insertPending(input, key, target);
       } catch (e) {
         if (!key || !this.dialect.isUniqueViolation(e)) throw e;
         const existing = await this.repo.activeByKey(input.tenantId, key);
@@ -176,7 +177,35 @@ export class RunsService {
     return { run, reused: false };
   }
 
-  private async insertPending(input: StartRunInput, key: string | null): Promise<OperationRun> {
+  /**
+   * What the run acts on, in its producer's words (RunTypeDefinition.target), as one line for the
+   * list. A producer's mistake here never stops a start: the run is listed without a target.
+   */
+  private async targetOf(def: RunTypeDefinition, input: StartRunInput): Promise<string | null> {
+    if (!def.target) return null;
+    try {
+      const text = await def.target({
+        tenantId: input.tenantId,
+        payload: input.payload ?? {},
+        subject: input.subject ?? null,
+        itemIds: input.itemIds ?? null,
+      });
+      const line = typeof text === 'string' ? text.replace(/\s+/g, ' ').trim() : '';
+      return line ? line.slice(0, 191) : null;
+    } catch (e) {
+      this.logger.warn(
+        { err: e, type: input.type, tenantId: input.tenantId },
+        'run target could not be named',
+      );
+      return null;
+    }
+  }
+
+  private async insertPending(
+    input: StartRunInput,
+    key: string | null,
+    target: string | null,
+  ): Promise<OperationRun> {
     const { resource, action } = splitRunType(input.type);
     const now = new Date();
     const itemIds = input.itemIds ?? null;
@@ -199,6 +228,9 @@ export class RunsService {
       idempotencyKey: key,
       activeKey: key,
       subject: input.subject ? input.subject.slice(0, 191) : null,
+      target,
+      topReason: null,
+      durationMs: null,
       jobId: null,
       attempts: 0,
       parentRunId: input.parentRunId ?? null,
@@ -206,6 +238,8 @@ export class RunsService {
       startedAt: null,
       finishedAt: null,
       updatedAt: now,
+      retryAt: null,
+      retryReason: null,
     });
     run.id = await this.repo.insertPending(run);
     // A run counts as "queued" (in flight) from its start until it ends.
@@ -334,8 +368,20 @@ export class RunsService {
   async setTotal(runId: number, total: number): Promise<void> {
     if (!Number.isInteger(total) || total < 0)
       throw new Error(`total must be a non-negative integer, got ${total}`);
-    if (!(await this.repo.setTotal(runId, total)))
-      throw new Error(`Run ${runId}: total ${total} is below the items already processed`);
+    if (await this.repo.setTotal(runId, total)) return;
+    // A run cancelled meanwhile keeps the counts it was cancelled with: its handler stops here.
+    const status = await this.repo.statusOf(runId);
+    if (status === null || !isActive(status)) throw new RunNoLongerActive(runId);
+    throw new Error(`Run ${runId}: total ${total} is below the items already processed`);
+  }
+
+  /**
+   * An attempt failed transiently and the next one is due at `at`: the run's page says it waits, and
+   * why, until the next attempt starts (markRunning) or the run ends. Best effort: a run that ended
+   * meanwhile is left as it is.
+   */
+  async waitForRetry(runId: number, reason: ReasonCode, at: Date): Promise<void> {
+    await this.repo.setRetryWait(runId, reason, at);
   }
 
   /**
@@ -494,7 +540,7 @@ export class RunsService {
     if (!(await this.repo.end(run, status, bucket, list, now, guard))) return null;
     this.counters.add(run, [
       ['queued', -1],
-      [bucket, 1],
+      [status === 'aborted' ? 'cancelled' : bucket, 1],
     ]);
     if (guard.kind === 'startAndFinish') {
       const started = Object.assign(new OperationRun(), ended, {
@@ -525,6 +571,7 @@ export class RunsService {
       failed: run.failed,
       skipped: run.skipped,
       firstFailure: run.failures?.find((f) => f.item_id === null) ?? run.failures?.[0] ?? null,
+      topReason: digestFailures(run.failures ?? [], run.failuresOmitted)[0] ?? null,
       createdAt: run.createdAt,
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,

@@ -1,16 +1,95 @@
-import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
-import { Observable } from 'rxjs';
+import { Inject, Injectable, Logger, OnModuleInit, SetMetadata } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
+import type { Express, Response } from 'express';
 import { takeFlash } from './flash';
 import { CSRF_TOKENS, CsrfTokens, WebRequest } from './request';
 
+const LAYOUT_PART = 'web:layout-part';
+
+/**
+ * A module's own piece of every full page's layout (the notification bell's count), read before the
+ * page renders. Mark the provider with @LayoutPart(); pages pay for it, JSON answers and fragments
+ * (rendered with `layout: false`) do not.
+ */
+export interface LayoutPartProvider {
+  fill(req: WebRequest, res: Response): Promise<void>;
+}
+export const LayoutPart = () => SetMetadata(LAYOUT_PART, true);
+
+type RenderCallback = (err: Error, html: string) => void;
+type Render = (
+  this: Response,
+  view: string,
+  options?: object | RenderCallback,
+  callback?: RenderCallback,
+) => void;
+
 /**
  * What the layout needs (user, tenant switcher, CSRF token, flash) in res.locals, which Express merges
- * into every render; used by the interceptor and by the error pages.
+ * into every render. Filled when a template renders (install), not on every request: JSON answers,
+ * redirects and probes pay nothing for it.
  */
 @Injectable()
-export class ViewLocals {
-  constructor(@Inject(CSRF_TOKENS) private readonly csrf: CsrfTokens) {}
+export class ViewLocals implements OnModuleInit {
+  private readonly logger = new Logger('ViewLocals');
+  private readonly populated = new WeakSet<Response>();
+  private parts: LayoutPartProvider[] = [];
+
+  constructor(
+    @Inject(CSRF_TOKENS) private readonly csrf: CsrfTokens,
+    private readonly modules: ModulesContainer,
+  ) {}
+
+  onModuleInit(): void {
+    const found = new Set<LayoutPartProvider>();
+    for (const moduleRef of this.modules.values())
+      for (const wrapper of moduleRef.providers.values())
+        if (wrapper.metatype && wrapper.instance && Reflect.getMetadata(LAYOUT_PART, wrapper.metatype))
+          found.add(wrapper.instance as LayoutPartProvider);
+    this.parts = [...found];
+  }
+
+  /**
+   * Makes every res.render of this app fill the layout's locals first: Nest's @Render, a handler's own
+   * res.render and the error pages alike. Installed once on the app's response prototype, so a
+   * request that renders nothing runs none of it.
+   */
+  install(app: Express): void {
+    const render = app.response.render as Render;
+    const prepare = (res: Response, options: unknown) => this.beforeRender(res, options);
+    app.response.render = function renderWithLayout(this: Response, view, options, callback): void {
+      const pending = prepare(this, options);
+      if (!pending) return render.call(this, view, options, callback);
+      pending
+        .then(() => render.call(this, view, options, callback))
+        .catch((err: unknown) => this.req.next?.(err));
+    } as Render;
+  }
+
+  /** The locals, at once; a promise when layout parts must be read before the page renders. */
+  private beforeRender(res: Response, options: unknown): Promise<unknown> | undefined {
+    const req = res.req as WebRequest;
+    if (!this.populated.has(res)) {
+      try {
+        this.populate(req, res);
+      } catch (e) {
+        // An error page must render even when the session itself is what failed.
+        if (res.statusCode < 400) throw e;
+      }
+    }
+    // Fragments have no layout; a 5xx page (the database may be what failed) asks nothing more of it.
+    const fragment =
+      typeof options === 'object' && (options as { layout?: unknown } | null)?.layout === false;
+    if (fragment || res.statusCode >= 500 || !this.parts.length) return undefined;
+    return Promise.all(
+      this.parts.map((part) =>
+        part.fill(req, res).catch((err: unknown) => {
+          // A page without its bell count beats no page.
+          this.logger.warn({ err, path: req.path }, 'a layout part failed; rendering without it');
+        }),
+      ),
+    );
+  }
 
   populate(req: WebRequest, res: Response): void {
     const locals = res.locals;
@@ -40,19 +119,6 @@ export class ViewLocals {
     }
     if (req.tenant) locals.tenant = req.tenant;
     locals.path = req.path;
-  }
-}
-
-/** Fills the layout's locals once the guards have run, so the principal is known. */
-@Injectable()
-export class ViewLocalsInterceptor implements NestInterceptor {
-  constructor(private readonly locals: ViewLocals) {}
-
-  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (ctx.getType() !== 'http') return next.handle();
-    const req = ctx.switchToHttp().getRequest<WebRequest>();
-    if (req.path.startsWith('/api/')) return next.handle();
-    this.locals.populate(req, ctx.switchToHttp().getResponse<Response>());
-    return next.handle();
+    this.populated.add(res);
   }
 }

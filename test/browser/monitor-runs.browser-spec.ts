@@ -252,7 +252,7 @@ describe('browser: monitor runs and filter them', () => {
       await expect(runBadge(page).textContent()).resolves.toBe('Queued');
       await page.getByText('updating live').waitFor();
       await expect(page.locator('#run-live').getAttribute('hx-get')).resolves.toBe(
-        `/admin/t/contoso/operations/${runId}/live`,
+        `/admin/t/contoso/operations/${runId}/live?seen=queued`,
       );
       await expect(statValue(page, 'Processed')).resolves.toBe('0 / 0');
       // Proof that what follows happens in this document: a reload would lose the marker.

@@ -39,6 +39,14 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
   afterAll(() => t.close());
 
   describe('Bull board', () => {
+    it('refuses a NUL in the board API query with a readable 400 (the board itself answered 500)', async () => {
+      const res = await admin.agent
+        .get('/admin/queues/api/queues?status=2026-11-26%00&%00[]=LTg2NDAw-&%00[]=%E2%80%AE')
+        .expect(400);
+      expect(res.body).toEqual(expect.objectContaining({ error: 'bad_request', status: 400 }));
+      expect(res.body.message).toContain('NUL');
+    });
+
     it('is there for platform ops only; everyone else gets 404', async () => {
       const page = await admin.agent.get('/admin/queues').expect(200);
       expect(page.text).toContain('<div id="root">');
@@ -96,7 +104,7 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
         expect(await queue.getJob(jobIdFor(started.id))).toBeNull();
         const after = decodeHtml((await operator.agent.get(started.href).expect(200)).text);
         expect(after).toContain('Olivia Operator');
-        expect(after).toContain('Cancelled after 0 of 3 items');
+        expect(after).toContain('Cancelled before any of its 3 items was processed');
         expect(after).not.toContain('/cancel"');
         await operator.agent
           .post(`/admin/t/contoso/operations/${started.id}/cancel`)
@@ -148,6 +156,10 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
       const setId = await newSet('Retry me');
       const ids = await policyIds(4);
       // One id that is not in the inventory any more fails as not_found.
+      const [{ external_id: originalExternalId }] = await t.dataSource.query(
+        'SELECT external_id FROM policies WHERE id = ?',
+        [Number(ids[3])],
+      );
       await t.dataSource.query('UPDATE policies SET external_id = ? WHERE id = ?', [
         '00000000-0000-4000-8000-000000000000',
         Number(ids[3]),
@@ -164,6 +176,29 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
         .type('form')
         .send({ _csrf: await readonly.csrf() })
         .expect(403);
+      // not_found is permanent: another attempt would fail it again, so no retry is offered, and a
+      // forged one is refused on the run's own page, saying why.
+      const permanent = decodeHtml((await operator.agent.get(parent.href).expect(200)).text);
+      expect(permanent).not.toContain(`/operations/${parent.id}/retry"`);
+      expect(permanent).toContain('No retry offered');
+      const refused = await operator.agent
+        .post(`/admin/t/contoso/operations/${parent.id}/retry`)
+        .type('form')
+        .send({ _csrf: await operator.csrf() })
+        .expect(400);
+      expect(decodeHtml(refused.text)).toContain('No retry offered');
+
+      // Had the provider throttled that item instead (and the policy come back), a retry is worth it.
+      await t.dataSource.query('UPDATE policies SET external_id = ? WHERE id = ?', [
+        originalExternalId,
+        Number(ids[3]),
+      ]);
+      const failures = done.failures!.map((f) => ({ ...f, reason_code: 'provider_throttled' }));
+      await t.dataSource.query('UPDATE operation_runs SET failures = ?, top_reason = ? WHERE id = ?', [
+        JSON.stringify(failures),
+        'provider_throttled',
+        parent.id,
+      ]);
       const res = await operator.agent
         .post(`/admin/t/contoso/operations/${parent.id}/retry`)
         .type('form')

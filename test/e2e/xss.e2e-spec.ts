@@ -155,6 +155,9 @@ describe('security: stored XSS renders inert on every page that shows it', () =>
     await q('UPDATE users SET name = ? WHERE id = ?', [users.admin, world.adminId]);
     await q('UPDATE users SET name = ? WHERE id = ?', [users.operator, operatorId]);
     await q('UPDATE tenants SET name = ? WHERE id = ?', [tenantName, contoso.tenantId]);
+    // Written behind the app's back: move the auth version on, as the app's own renames do, so the
+    // signed-in principals (cached per process) are read again.
+    await q('UPDATE users SET auth_version = auth_version + 1', []);
 
     // A run whose payload and item ids are hostile; every item fails, so its failure messages are too.
     const runs = t.get<RunsService>(RunsService);
@@ -366,7 +369,9 @@ describe('security: stored XSS renders inert on every page that shows it', () =>
       expect(run.payload).toEqual(
         expect.objectContaining({ k0: hostile('payload', 0), k4: hostile('payload', 4) }),
       );
-      expect(run.item_ids).toEqual(PAYLOADS.map((p, i) => `fail-${i} ${p}`));
+      // The list leaves the item ids to the run's own answer.
+      if ('data' in res.body) expect(run).not.toHaveProperty('item_ids');
+      else expect(run.item_ids).toEqual(PAYLOADS.map((p, i) => `fail-${i} ${p}`));
     }
   });
 });

@@ -8,6 +8,8 @@ import { RunSubjects1764700000000 } from './1764700000000-run-subjects';
 import { People1765000000000 } from './1765000000000-people';
 import { GraphConnections1765100000000 } from './1765100000000-graph-connections';
 import { LongExternalIds1765200000000 } from './1765200000000-long-external-ids';
+import { RunRetryWait1765300000000 } from './1765300000000-run-retry-wait';
+import { OperationsTableTools1765400000000 } from './1765400000000-operations-table-tools';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   People1765000000000,
   GraphConnections1765100000000,
   LongExternalIds1765200000000,
+  RunRetryWait1765300000000,
+  OperationsTableTools1765400000000,
 ];
