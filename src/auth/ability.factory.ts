@@ -28,6 +28,9 @@ export interface Principal {
   name: string;
   /** A platform admin: manages tenants and users, and may administer any tenant (PLATFORM_MANAGED). */
   isOps: boolean;
+  /** Display preferences (profile page): optional, so principals built elsewhere need not name them. */
+  theme?: 'system' | 'light' | 'dark';
+  timezone?: string | null;
   memberships: Array<{ tenantId: number; slug: string; name: string; role: Role; archived: boolean }>;
 }
 

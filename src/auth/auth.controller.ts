@@ -8,6 +8,15 @@ import type { AuthedRequest } from './request';
 import { AuthService } from './auth.service';
 import { Ids, Public, SignedIn } from './decorators';
 import { LoginThrottleGuard } from './login-throttle.guard';
+import { Theme, THEMES } from './user';
+
+const THEME_LABELS: Record<Theme, string> = {
+  system: 'System (follow this device)',
+  light: 'Light',
+  dark: 'Dark',
+};
+/** Suggestions for the time zone field: the IANA names this runtime knows. */
+const TIME_ZONES = Intl.supportedValuesOf('timeZone');
 
 /** Only same-site paths: an open redirect after login would be a phishing gift. */
 function safeNext(next: unknown): string {
@@ -122,11 +131,28 @@ export class AuthController {
   }
 
   async profileLocals(req: AuthedRequest) {
+    const theme = req.principal.theme ?? 'system';
     return {
       title: 'Profile and API tokens',
       nav: 'profile',
       tokens: await this.auth.listTokens(req.principal.id),
+      themes: THEMES.map((value) => ({ value, label: THEME_LABELS[value], checked: value === theme })),
+      timezone: req.principal.timezone ?? '',
+      zones: TIME_ZONES,
     };
+  }
+
+  @SignedIn()
+  @Post('/admin/profile/preferences')
+  @FormPage('auth/profile', 'profileLocals')
+  async setPreferences(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @Body() body: Record<string, unknown>,
+  ) {
+    await this.auth.setPreferences(req.principal.id, { theme: body.theme, timezone: body.timezone });
+    flash(req, 'success', 'Display preferences saved.');
+    await redirectSeeOther(req, res, '/admin/profile');
   }
 
   @SignedIn()

@@ -8,7 +8,9 @@ import { OnEvent } from '@nestjs/event-emitter';
 import { ACCESS_CHANGED, type AccessChanged, TenantsService } from '../tenants';
 import { Principal } from './ability.factory';
 import { normalizeEmail } from './email';
-import { ApiToken, User } from './user';
+import { AppError } from '../common/app-error';
+import { canonicalTimeZone } from '../web';
+import { ApiToken, THEMES, User } from './user';
 import { UsersRepository } from './users.repository';
 
 const TOKEN_PREFIX = 'ohub_';
@@ -101,6 +103,8 @@ export class AuthService {
       email: user.email,
       name: user.name,
       isOps: user.isOps,
+      theme: user.theme,
+      timezone: user.timezone,
       memberships: memberships.map((m) => ({
         tenantId: m.id,
         slug: m.slug,
@@ -109,6 +113,24 @@ export class AuthService {
         archived: m.archived,
       })),
     };
+  }
+
+  /**
+   * The profile's display preferences. A time zone must be one Intl knows (an IANA name such as
+   * Europe/Berlin); an empty one means UTC only. The cached principal is dropped so this process shows
+   * them on the next page, and the auth version tells every other process.
+   */
+  async setPreferences(userId: number, input: { theme: unknown; timezone: unknown }): Promise<void> {
+    const theme = THEMES.find((t) => t === input.theme);
+    const zone = typeof input.timezone === 'string' ? input.timezone.trim() : '';
+    const timezone = zone ? canonicalTimeZone(zone) : null;
+    const errors: Record<string, string> = {};
+    if (!theme) errors.theme = 'Choose System, Light or Dark.';
+    if (zone && !timezone)
+      errors.timezone = `"${zone.slice(0, 64)}" is not a time zone. Use an IANA name such as Europe/Berlin or America/New_York.`;
+    if (Object.keys(errors).length) throw AppError.invalid(errors);
+    await this.users.setPreferences(userId, { theme: theme!, timezone });
+    this.principals.delete(userId);
   }
 
   /** Creates a personal API token; the plaintext is returned once and only its hash is stored. */

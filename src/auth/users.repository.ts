@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Db, type Sql } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { placeholders, readDate, readNum } from '../database/sql';
-import { ApiToken, User } from './user';
+import { ApiToken, Theme, THEMES, User } from './user';
 
-const USER_COLUMNS = 'id, email, name, is_ops, created_at, deactivated_at, last_sign_in_at';
+const USER_COLUMNS = 'id, email, name, is_ops, created_at, deactivated_at, last_sign_in_at, theme, timezone';
 const TOKEN_COLUMNS = 'id, user_id, name, token_prefix, created_at, last_used_at, revoked_at';
 
 /** The users and api_tokens tables: the only place that reads them. */
@@ -95,6 +95,14 @@ export class UsersRepository {
   /** Renames; the auth version moves on, so every process shows the new name on its next request. */
   async setName(id: number, name: string, tx: Sql = this.db): Promise<void> {
     await tx.exec('UPDATE users SET name = ?, auth_version = auth_version + 1 WHERE id = ?', [name, id]);
+  }
+
+  /** Display preferences; the auth version moves on, so cached principals show them at once. */
+  async setPreferences(id: number, p: { theme: Theme; timezone: string | null }): Promise<void> {
+    await this.db.exec(
+      'UPDATE users SET theme = ?, timezone = ?, auth_version = auth_version + 1 WHERE id = ?',
+      [p.theme, p.timezone, id],
+    );
   }
 
   /** Whether the user's state changed (false: it was so already). */
@@ -210,6 +218,8 @@ function toUser(r: Record<string, unknown>): User {
     createdAt: readDate(r.created_at)!,
     deactivatedAt: readDate(r.deactivated_at),
     lastSignInAt: readDate(r.last_sign_in_at),
+    theme: THEMES.includes(r.theme as Theme) ? (r.theme as Theme) : 'system',
+    timezone: typeof r.timezone === 'string' && r.timezone ? r.timezone : null,
   };
 }
 

@@ -6,6 +6,9 @@ export interface RequestPrincipal {
   email: string;
   name: string;
   isOps: boolean;
+  /** Display preferences from the profile: the colour theme and the IANA time zone (null: UTC only). */
+  theme?: string;
+  timezone?: string | null;
   memberships: ReadonlyArray<{
     tenantId: number;
     slug: string;

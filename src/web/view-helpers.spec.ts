@@ -1,4 +1,12 @@
-import { formatNumber, humanDuration, percent, relativeTime, utcTime } from './view-helpers';
+import {
+  canonicalTimeZone,
+  formatNumber,
+  humanDuration,
+  localTime,
+  percent,
+  relativeTime,
+  utcTime,
+} from './view-helpers';
 
 describe('view helpers', () => {
   const now = Date.parse('2026-11-26T12:00:00Z');
@@ -37,5 +45,37 @@ describe('view helpers', () => {
     expect(percent(1, 3)).toBe(33);
     expect(percent(5, 0)).toBe(0);
     expect(percent(12, 10)).toBe(100);
+  });
+});
+
+describe('local time beside UTC', () => {
+  const at = new Date('2026-11-26T09:08:07.123Z');
+
+  it('shows the local time of the chosen zone first and UTC beside it', () => {
+    expect(utcTime(at, 'Europe/Berlin')).toBe('2026-11-26 10:08:07 Europe/Berlin · 2026-11-26 09:08:07 UTC');
+    expect(utcTime(new Date('2026-07-01T00:30:00Z'), 'America/New_York')).toBe(
+      '2026-06-30 20:30:00 America/New_York · 2026-07-01 00:30:00 UTC',
+    );
+  });
+
+  it('shows UTC only without a zone, for UTC itself, or for a zone Intl does not know', () => {
+    expect(utcTime(at, null)).toBe('2026-11-26 09:08:07 UTC');
+    expect(utcTime(at, 'UTC')).toBe('2026-11-26 09:08:07 UTC');
+    expect(utcTime(at, 'Mars/Olympus')).toBe('2026-11-26 09:08:07 UTC');
+    expect(localTime('not a date', 'Europe/Berlin')).toBe('');
+  });
+
+  it.each([
+    ['Europe/Berlin', 'Europe/Berlin'],
+    ['  europe/berlin ', 'Europe/Berlin'],
+    ['utc', 'UTC'],
+    ['Asia/Kolkata', 'Asia/Kolkata'],
+    ['Mars/Olympus', null],
+    ['CET', null],
+    ['+02:00', null],
+    ['', null],
+    ['Europe/Berlin; DROP TABLE users', null],
+  ])('canonicalTimeZone(%j) = %j', (input, zone) => {
+    expect(canonicalTimeZone(input)).toBe(zone);
   });
 });

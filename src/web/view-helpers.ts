@@ -33,10 +33,69 @@ export function relativeTime(v: unknown, now = Date.now()): string {
   return d.toISOString();
 }
 
-export function utcTime(v: unknown): string {
+/**
+ * The exact time for a hover or a secondary line: UTC, and when the viewer chose a time zone
+ * (profile), their local time first with UTC beside it — "2026-11-26 10:08:07 Europe/Berlin ·
+ * 2026-11-26 09:08:07 UTC".
+ */
+export function utcTime(v: unknown, timeZone?: string | null): string {
   const d = toDate(v);
-  return d ? `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC` : '';
+  if (!d) return '';
+  const utc = `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const local = timeZone && timeZone !== 'UTC' ? localTime(d, timeZone) : '';
+  return local ? `${local} · ${utc}` : utc;
 }
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function formatIn(timeZone: string): Intl.DateTimeFormat | null {
+  let f = formats.get(timeZone);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        hourCycle: 'h23',
+      });
+    } catch {
+      return null;
+    }
+    if (formats.size > 500) formats.clear();
+    formats.set(timeZone, f);
+  }
+  return f;
+}
+
+/** "2026-11-26 10:08:07 Europe/Berlin"; empty for no date or a zone Intl does not know. */
+export function localTime(v: unknown, timeZone: string): string {
+  const d = toDate(v);
+  const f = d && formatIn(timeZone);
+  if (!d || !f) return '';
+  const p = Object.fromEntries(f.formatToParts(d).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${timeZone}`;
+}
+
+/**
+ * The canonical IANA name of a time zone as typed ("europe/berlin" → "Europe/Berlin"), or null when
+ * Intl does not know it. Offsets and abbreviations ("+02:00", "CET") are refused: only a named zone
+ * follows daylight saving.
+ */
+export function canonicalTimeZone(input: string): string | null {
+  const zone = input.trim();
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(zone)) return null;
+  if (zone.toUpperCase() === 'UTC') return 'UTC';
+  if (!zone.includes('/') || !formatIn(zone)) return null;
+  // The spelling of the zone list ("europe/berlin" → "Europe/Berlin"); a valid alias stays as typed.
+  zoneNames ??= new Map(Intl.supportedValuesOf('timeZone').map((z) => [z.toLowerCase(), z]));
+  return zoneNames.get(zone.toLowerCase()) ?? zone;
+}
+
+let zoneNames: Map<string, string> | undefined;
 
 export function isoTime(v: unknown): string {
   const d = toDate(v);

@@ -101,6 +101,8 @@ export class ViewLocals implements OnModuleInit {
         name: req.principal.name,
         email: req.principal.email,
         isOps: req.principal.isOps,
+        theme: req.principal.theme ?? 'system',
+        timezone: req.principal.timezone ?? null,
       };
       const tenants = [...req.principal.memberships]
         .sort((a, b) => a.name.localeCompare(b.name))

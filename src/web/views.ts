@@ -31,7 +31,14 @@ export function registerViews(): Promise<void> {
     hbs.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     hbs.registerHelper('not', (a: unknown) => !a);
     hbs.registerHelper('relTime', (d: unknown) => relativeTime(d));
-    hbs.registerHelper('utcTime', (d: unknown) => utcTime(d));
+    // The viewer's time zone (profile) comes from the page's root locals, filled by ViewLocals.
+    hbs.registerHelper(
+      'utcTime',
+      (d: unknown, options: { data?: { root?: { user?: { timezone?: unknown } } } }) => {
+        const zone = options?.data?.root?.user?.timezone;
+        return utcTime(d, typeof zone === 'string' ? zone : null);
+      },
+    );
     hbs.registerHelper('isoTime', (d: unknown) => isoTime(d));
     hbs.registerHelper('duration', (ms: unknown) => humanDuration(ms));
     hbs.registerHelper('num', (n: unknown) => formatNumber(n));

@@ -68,8 +68,11 @@ export interface UserPage {
   page: Page;
   /** Full-page PNG of the page as it is now: test-artifacts/screenshots/<spec>/<nn>-<name>.png. */
   shot(name: string): Promise<string>;
-  /** Navigates to an app path and screenshots the page. */
-  visit(path: string, name: string): Promise<void>;
+  /**
+   * Navigates to an app path and screenshots the page. Without `status` any 4xx/5xx answer fails; with
+   * it (an error page on purpose, say) the answer must be exactly that.
+   */
+  visit(path: string, name: string, status?: number): Promise<void>;
   /** Clicks something that loads a new page (a link, a form's submit button), waits for it, screenshots it. */
   clickTo(target: Locator, name: string): Promise<void>;
 }
@@ -82,6 +85,8 @@ export interface BrowserHarness {
   screenshotDir: string;
   /** A fresh browser context (own cookies), signed in through the real login form. */
   signIn(email: string, options?: BrowserContextOptions, label?: string): Promise<UserPage>;
+  /** A fresh browser context that is not signed in (a visitor, someone opening an invitation link). */
+  visitor(options?: BrowserContextOptions): Promise<UserPage>;
   /** A console error the test provokes on purpose (e.g. the 403 of a forged request). */
   expectConsoleError(pattern: RegExp): void;
   /** Fails if a page logged an error or was left without a screenshot. Call after every test. */
@@ -234,9 +239,11 @@ function harness(
       context,
       page,
       shot,
-      visit: async (path, name) => {
+      visit: async (path, name, status) => {
         const res = await page.goto(baseUrl + path);
-        if (!res || res.status() >= 400) throw new Error(`GET ${path} answered ${res?.status()}`);
+        const got = res?.status();
+        if (status === undefined ? !res || got! >= 400 : got !== status)
+          throw new Error(`GET ${path} answered ${got}${status === undefined ? '' : `, not ${status}`}`);
         await shot(name);
       },
       clickTo: async (target, name) => {
@@ -276,6 +283,13 @@ function harness(
       ]);
       await user.shot(`${label}-signed-in`);
       return user;
+    },
+    async visitor(contextOptions = {}) {
+      const context = await browser.newContext({ baseURL: baseUrl, ...contextOptions });
+      contexts.push(context);
+      const page = await context.newPage();
+      await watch(page, 'visitor');
+      return userPage('visitor', context, page);
     },
     expectConsoleError(pattern) {
       expected.push(pattern);

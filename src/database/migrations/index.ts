@@ -10,6 +10,7 @@ import { GraphConnections1765100000000 } from './1765100000000-graph-connections
 import { LongExternalIds1765200000000 } from './1765200000000-long-external-ids';
 import { RunRetryWait1765300000000 } from './1765300000000-run-retry-wait';
 import { OperationsTableTools1765400000000 } from './1765400000000-operations-table-tools';
+import { UserPreferences1765500000000 } from './1765500000000-user-preferences';
 
 /** Applied in this order at boot; timestamps only ever grow. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   LongExternalIds1765200000000,
   RunRetryWait1765300000000,
   OperationsTableTools1765400000000,
+  UserPreferences1765500000000,
 ];
