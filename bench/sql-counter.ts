@@ -28,9 +28,11 @@ export class SqlCounter {
       counter.count++;
       if (counter.log) {
         const [q, v] = args;
+        // TypeORM passes (sql, values); a pool's query() hands its connection a Query holding both.
+        const command = q as { sql?: string; values?: unknown } | undefined;
         counter.log.push({
-          sql: typeof q === 'string' ? q : String((q as { sql?: string })?.sql ?? ''),
-          params: Array.isArray(v) ? v : [],
+          sql: typeof q === 'string' ? q : String(command?.sql ?? ''),
+          params: Array.isArray(v) ? v : Array.isArray(command?.values) ? command.values : [],
         });
       }
       return original.apply(this, args);

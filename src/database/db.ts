@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Pool, ResultSetHeader } from 'mysql2';
 import { DataSource, QueryRunner } from 'typeorm';
 
 /** What repositories send SQL through; a transaction hands its work the same shape. */
@@ -19,8 +20,10 @@ const RETRYABLE_MYSQL = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
  * vanishes with it if it rolls back (another run's finishing write, say). So on SQLite the connection
  * is taken in turns: a transaction holds the turn from BEGIN to COMMIT, a statement outside it waits
  * for its turn, and statements issued from inside the transaction's own work (its async context) run
- * in it, as they mean to. On MySQL each statement takes a pooled connection; deadlock victims among
- * transactions are retried, since lock order between concurrent item recorders is not ours to fix.
+ * in it, as they mean to. On MySQL each statement outside a transaction goes straight to the driver's
+ * pool (TypeORM's query runner adds nothing to a finished SQL string but its own bookkeeping, on every
+ * request's reads); deadlock victims among transactions are retried, since lock order between
+ * concurrent item recorders is not ours to fix.
  */
 @Injectable()
 export class Db implements Sql {
@@ -34,10 +37,16 @@ export class Db implements Sql {
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    if (!this.sqlite) return this.onPool<T[]>(sql, params);
     return this.inTurn(() => this.ds.query(sql, params) as Promise<T[]>);
   }
 
   exec(sql: string, params: unknown[] = []): Promise<{ affected: number; insertId: number }> {
+    if (!this.sqlite)
+      return this.onPool<ResultSetHeader>(sql, params).then((r) => ({
+        affected: Number(r.affectedRows ?? 0),
+        insertId: Number(r.insertId ?? 0),
+      }));
     return this.inTurn(async () => {
       const qr = this.ds.createQueryRunner();
       try {
@@ -76,6 +85,14 @@ export class Db implements Sql {
         await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
       }
     }
+  }
+
+  /** One statement on a pooled MySQL connection (the pool TypeORM opened, with its settings). */
+  private onPool<T>(sql: string, params: unknown[]): Promise<T> {
+    const pool = (this.ds.driver as unknown as { pool: Pool }).pool;
+    return new Promise<T>((resolve, reject) =>
+      pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
+    );
   }
 
   private inTurn<T>(fn: () => Promise<T>): Promise<T> {
