@@ -29,11 +29,14 @@ export interface BenchApp {
 /**
  * The real app in-process, configured the way `npm start` runs in production (view cache, warn-level
  * logs), on the bench's database and Redis prefix, listening on a free loopback port. The only extra
- * module is the bench's one-item producer.
+ * module is the bench's one-item producer. `extraEnv` adds or overrides settings (a section's Graph
+ * simulator, say); a second app on the same database takes a Redis prefix of its own (`b.appPrefix`), so
+ * that neither app's workers take the other's jobs.
  */
 export async function bootApp(
   b: Pick<BenchBackends, 'databaseUrl' | 'redisUrl' | 'appPrefix'>,
   concurrency: number,
+  extraEnv: Record<string, string> = {},
 ): Promise<BenchApp> {
   const config = loadConfig({
     NODE_ENV: 'production',
@@ -51,6 +54,9 @@ export async function bootApp(
     RUNS_RETENTION_DAYS: '365',
     // The web section signs in ten sessions from one address within the throttle's minute.
     LOGIN_THROTTLE_LIMIT: '100',
+    // MySQL wants the encryption keys given (the app warns otherwise); the bench stores no credential.
+    APP_ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 7).toString('base64')}`,
+    ...extraEnv,
   });
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(config, [BenchProducerModule]),

@@ -6,6 +6,7 @@ import type { BaselineResults } from './sections/baselines';
 import type { BookkeepingResults } from './sections/bookkeeping';
 import type { BulkResults } from './sections/bulk-items';
 import type { DriftResults } from './sections/drift';
+import type { GraphSyncResults } from './sections/graph-sync';
 import { CASES, flaggedPlan, ListResults, ScaleResult, scaleName } from './sections/list';
 import type { WebResults } from './sections/web';
 import type { StartupResults } from './startup';
@@ -23,6 +24,7 @@ export interface BenchResults {
   web?: WebResults;
   baselines?: BaselineResults;
   startup?: StartupResults;
+  graphSync?: GraphSyncResults;
   profiles: Record<string, CpuProfileSummary>;
   /** 1/5/15-minute load average as each section started. */
   sectionLoad: Record<string, string>;
@@ -30,7 +32,7 @@ export interface BenchResults {
 }
 
 export function allFigures(r: BenchResults): Figure[] {
-  return [r.list, r.bookkeeping, r.bulk, r.drift, r.web, r.baselines, r.startup]
+  return [r.list, r.bookkeeping, r.bulk, r.drift, r.web, r.baselines, r.startup, r.graphSync]
     .flatMap((s) => s?.figures ?? [])
     .sort((a, b) => a.section.localeCompare(b.section));
 }
@@ -351,6 +353,15 @@ export function markdown(r: BenchResults): string {
       `\`npm start\` in the repository root as a user runs it (none of the app's settings in the environment (\`.env.example\`) but a temporary \`DATABASE_URL=sqlite:…\` and a free PORT; the app starts its own redis-server), timed from the spawn to the first 200 on \`/login\`, polled every 25 ms; each start's process group is then stopped as Ctrl-C stops it. Unchanged built tree: after one unmeasured start that builds the working copy and creates the database, ${s.runs} measured restart${s.runs === 1 ? '' : 's'} on it: ${s.built.map((x) => `${fmt(x)} s`).join(', ')}. Right after \`npm ci\`: \`dist/\`, \`node_modules/.cache\`, \`.swc\` and \`*.tsbuildinfo\` removed before each start, each on an empty database: ${s.fresh.map((x) => `${fmt(x)} s`).join(', ')}. Also \`npx ts-node --transpile-only bench/startup.ts [--runs=3]\`.`,
     );
   }
+  if (r.graphSync) {
+    const g = r.graphSync;
+    out.push('');
+    out.push('### 8. Graph sync');
+    out.push('');
+    out.push(
+      `An \`inventory.sync\` of a simulated Microsoft tenant of ${g.policies.toLocaleString('en-US')} policies (every policy type of the Graph source, settings catalog settings paged), through the app's own start, worker and Graph client (client secret, GRAPH_MAX_CONCURRENCY=4), against the HTTPS simulator of \`test/graph-sim/\` adding ${g.latencyMs} ms to every answer. The app runs in-process as in sections 1–5, booted for this section alone (the bench's app is closed first) with the simulator's settings and a Redis prefix of its own. ${fmt(g.ms / 1000)} s: ${fmt(g.perSecond)} policies/s; ${g.requests.toLocaleString('en-US')} Graph requests (${(g.requests / g.policies).toFixed(3)} per policy) against the ${g.minimum.toLocaleString('en-US')} that tenant needs at the least (one per list page, one per policy detail Graph does not inline, one per settings page); ${g.tokens} token request${g.tokens === 1 ? '' : 's'}; at most ${g.maxInFlight} requests in flight.`,
+    );
+  }
   out.push('');
   out.push('## How to reproduce');
   out.push('');
@@ -365,7 +376,7 @@ export function markdown(r: BenchResults): string {
   out.push('```');
   out.push('');
   out.push(
-    'Without DATABASE_URL/REDIS_URL the bench uses `mysql://root@127.0.0.1:3306` and `redis://127.0.0.1:6379`. Sections 1–5 run the app in-process with NODE_ENV=production, LOG_LEVEL=warn and QUEUE_CONCURRENCY=10, listening on a loopback port; section 6 runs it (and the bare NestJS app) in processes of their own, section 7 through `npm start`. Only the full run rewrites this file.',
+    'Without DATABASE_URL/REDIS_URL the bench uses `mysql://root@127.0.0.1:3306` and `redis://127.0.0.1:6379`. Sections 1–5 run the app in-process with NODE_ENV=production, LOG_LEVEL=warn and QUEUE_CONCURRENCY=10, listening on a loopback port; section 6 runs it (and the bare NestJS app) in processes of their own, section 7 through `npm start`; section 8 boots a second in-process app against the Graph simulator. Only the full run rewrites this file.',
   );
   out.push('');
   return out.join('\n');

@@ -20,6 +20,7 @@ import { runBaselinesSection } from './sections/baselines';
 import { CONCURRENCY, hubRuns, runBookkeepingSection } from './sections/bookkeeping';
 import { runBulkItemsSection } from './sections/bulk-items';
 import { runDriftInChild } from './sections/drift';
+import { runGraphSyncSection } from './sections/graph-sync';
 import { ID_BASE, runListSection } from './sections/list';
 import { runWebSection } from './sections/web';
 import { login } from './session';
@@ -204,6 +205,20 @@ async function main(): Promise<number> {
       results.baselines = await section(results, '6. bare NestJS baselines (own processes)', () =>
         runBaselinesSection(ctx, BUSY_TENANT),
       );
+    if (wanted('8')) {
+      // An app of its own, pointed at the Graph simulator, on a Redis prefix of its own. The bench's app
+      // is closed first: its workers and reconciler must not take (or re-enqueue) the section's run, and
+      // two apps in one process would share its two cores.
+      await load.close();
+      load = undefined;
+      await app.close();
+      app = undefined;
+      results.graphSync = await section(results, '8. Graph sync', () =>
+        runGraphSyncSection(ctx, (env) =>
+          bootApp({ ...backends, appPrefix: `${backends.appPrefix}-graph` }, CONCURRENCY, env),
+        ),
+      );
+    }
   } catch (e) {
     const err = e as Error;
     results.errors.push(err.message);

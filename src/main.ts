@@ -4,6 +4,9 @@ import { launchRedis } from './queue/embedded-redis';
 
 /** Past the grace period for running jobs (handed back then), what closing connections may still take. */
 const SHUTDOWN_MARGIN_MS = 4000;
+/** The start banner waits for this much silence in the log, and no longer than the maximum. */
+const START_QUIET_MS = 400;
+const START_QUIET_MAX_MS = 3000;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -26,15 +29,14 @@ async function main(): Promise<void> {
   const launched = await launchRedis(config.redisUrl).catch((e: Error) =>
     fail(`Cannot start Redis: ${e.message}`),
   );
-  const [{ NestFactory }, { AppModule }, { configureApp }, { AppLogger }, { DEMO_USERS }] = await Promise.all(
-    [
+  const [{ NestFactory }, { AppModule }, { configureApp }, { AppLogger, logQuiet }, { DEMO_USERS }] =
+    await Promise.all([
       import('@nestjs/core'),
       import('./app.module'),
       import('./bootstrap'),
       import('./common/app-logger'),
       import('./demo'),
-    ],
-  );
+    ]);
   const redis = await launched.ready.catch((e: Error) => fail(`Cannot start Redis: ${e.message}`));
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot({ ...config, redisUrl: redis.url }),
@@ -73,6 +75,10 @@ async function main(): Promise<void> {
     await redis.stop();
     fail(`Cannot start: ${e.message.split('\n')[0]}`);
   });
+  // The banner comes after the start-up noise (buffered framework lines, the demo seed and its first
+  // syncs, schedules), so it is the last thing on the screen: once the log has been quiet for a moment.
+  app.flushLogs();
+  await logQuiet(START_QUIET_MS, START_QUIET_MAX_MS);
   const address = app.getHttpServer().address();
   const url = `http://localhost:${typeof address === 'object' && address ? address.port : config.port}`;
   const lines = [

@@ -66,7 +66,11 @@ function sameOrigin(origin: string | undefined, host: string | undefined): boole
           // The board's own buttons (retry, clean) post JSON from its page; refuse them from anywhere else.
           if (req.method !== 'GET' && !sameOrigin(req.headers.origin, req.headers.host)) return false;
           const principal = await auth.principalFor(userId);
-          return Boolean(principal && abilities.forPrincipal(principal).can('read', 'BullBoard'));
+          if (!principal) return false;
+          const ability = abilities.forPrincipal(principal);
+          // Kept on the request, so a refusal's 404 page shows this user's layout, not a visitor's.
+          Object.assign(req, { principal, ability, canSeeQueues: ability.can('read', 'BullBoard') });
+          return ability.can('read', 'BullBoard');
         },
     },
     // Order matters: a forged POST is refused before anything else looks at it.

@@ -23,6 +23,18 @@ const redisUrl = z
   .trim()
   .refine((v) => /^rediss?:\/\/[^/]+/.test(v), { message: 'must be redis://host:port[/db]' });
 
+/** The demo source's simulated Graph round trip, per request: `instant`, `realistic` or a number of ms. */
+export const DEMO_PACES = { instant: 0, realistic: 250 } as const;
+
+const demoPace = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => v in DEMO_PACES || (/^\d{1,5}(ms)?$/.test(v) && parseInt(v, 10) <= 60_000), {
+    message: 'must be instant, realistic or a number of milliseconds per request from 0 to 60000 (e.g. 250)',
+  })
+  .transform((v) => (v in DEMO_PACES ? DEMO_PACES[v as keyof typeof DEMO_PACES] : parseInt(v, 10)));
+
 /**
  * Every key the app reads from the environment. `.env.example` mirrors this list; a bad value stops
  * the process before anything starts.
@@ -43,6 +55,7 @@ const schema = z.object({
   TRUST_PROXY: bool.default(false),
   DEMO_SEED: bool.optional(),
   DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('atlas-demo'),
+  DEMO_PACE: demoPace.default(DEMO_PACES.instant),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'must be one of fatal, error, warn, info, debug, trace, silent',
@@ -119,6 +132,11 @@ export interface AppConfig {
   trustProxy: boolean;
   demoSeed: boolean;
   demoPassword: string;
+  /**
+   * The demo source's simulated latency per Graph request (DEMO_PACE), for tenants with no latency of
+   * their own: 0 answers at once (tests); `realistic` makes demo runs take seconds to minutes.
+   */
+  demoPaceMs: number;
   logLevel: RawConfig['LOG_LEVEL'];
   queue: {
     concurrency: number;
@@ -192,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     // The demo data is for the embedded default; a real deployment opts in explicitly.
     demoSeed: c.DEMO_SEED ?? database.type === 'sqlite',
     demoPassword: c.DEMO_PASSWORD,
+    demoPaceMs: c.DEMO_PACE,
     logLevel: c.LOG_LEVEL,
     queue: {
       concurrency: c.QUEUE_CONCURRENCY,

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import { ProviderError } from '../policies/policy-source';
 import type {
   PolicySource,
@@ -43,6 +45,11 @@ function retryAfterMs(fault: ProviderFault, message: string): number | undefined
   return m ? Number(m[1]) * 1000 : undefined;
 }
 
+/** Policies per page of a simulated Graph listing (Graph's device management lists page at 25 or so). */
+export const DEMO_PAGE_SIZE = 25;
+/** Simulated Graph requests in flight at once when policies are read one by one (GRAPH_MAX_CONCURRENCY). */
+export const DEMO_PARALLEL_GETS = 4;
+
 /**
  * The `demo` policy source: a deterministic synthetic tenant (see demo-policies.ts) whose upstream is
  * always one generation ahead of the last sync, so every sync brings a few added, removed and changed
@@ -54,7 +61,10 @@ export class DemoPolicySource implements PolicySource {
   readonly name = 'demo';
   private readonly cache = new Map<string, { list: SourcePolicy[]; byKey: Map<string, SourcePolicy> }>();
 
-  constructor(private readonly repo: DemoStateRepository) {}
+  constructor(
+    private readonly repo: DemoStateRepository,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'demoPaceMs'>,
+  ) {}
 
   state(tenantId: number): Promise<DemoState> {
     return this.repo.get(tenantId);
@@ -65,7 +75,10 @@ export class DemoPolicySource implements PolicySource {
   }
 
   async listPolicies(tenant: PolicySourceTenant): Promise<SourcePolicy[]> {
-    const s = await this.call(tenant.id, 'list');
+    // The listing is read page by page, as Graph's is: with a pace, one wait per page.
+    const s = await this.call(tenant.id, 'list', (s) =>
+      Math.ceil(this.upstream(tenant.slug, s).list.length / DEMO_PAGE_SIZE),
+    );
     return this.upstream(tenant.slug, s).list;
   }
 
@@ -80,7 +93,8 @@ export class DemoPolicySource implements PolicySource {
 
   /** Batch variant used by backup capture: one state read for many policies. */
   async getPolicies(tenant: PolicySourceTenant, keys: Array<{ policyType: string; externalId: string }>) {
-    const s = await this.call(tenant.id, 'get');
+    // One GET per policy, a few at a time.
+    const s = await this.call(tenant.id, 'get', () => Math.ceil(keys.length / DEMO_PARALLEL_GETS));
     const up = this.upstream(tenant.slug, s);
     return keys.map((k) => up.byKey.get(`${k.policyType}:${k.externalId}`) ?? null);
   }
@@ -145,12 +159,33 @@ export class DemoPolicySource implements PolicySource {
     return entry;
   }
 
+  /**
+   * How long each simulated wait of a call lasts and how many there are: a tenant's own latency (set on
+   * its demo source page, or by tests) is one wait per call; otherwise DEMO_PACE is one wait per
+   * simulated Graph request (a page of a listing, a few policies read at once). No pace: no wait.
+   */
+  pacing(s: DemoState, requests: number): { waitMs: number; waits: number } {
+    if (s.latencyMs > 0) return { waitMs: s.latencyMs, waits: 1 };
+    const pace = this.config.demoPaceMs;
+    return pace > 0 ? { waitMs: pace, waits: Math.max(1, requests) } : { waitMs: 0, waits: 0 };
+  }
+
   /** One provider call: its simulated latency, then its simulated fault, if any. */
-  private async call(tenantId: number, op: FaultOperation): Promise<DemoState> {
+  private async call(
+    tenantId: number,
+    op: FaultOperation,
+    requests: (s: DemoState) => number = () => 1,
+  ): Promise<DemoState> {
     const s = await this.state(tenantId);
-    if (s.latencyMs > 0) await new Promise((r) => setTimeout(r, s.latencyMs));
+    const { waitMs, waits } = this.pacing(s, this.config.demoPaceMs > 0 ? requests(s) : 1);
+    for (let i = 0; i < waits; i++) await this.wait(waitMs);
     this.raiseFault(s, op);
     return s;
+  }
+
+  /** One simulated round trip (a seam for tests, which count waits rather than time them). */
+  protected wait(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
   }
 
   private raiseFault(s: DemoState, op: FaultOperation): void {

@@ -4,9 +4,33 @@ import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../common/app-error';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { QUEUE_BOARD_GATE, QUEUE_BOARD_ROUTE, QueueBoard, QueueBoardGate } from './queue-board';
+import {
+  QUEUE_BOARD_GATE,
+  QUEUE_BOARD_ROUTE,
+  QUEUE_BOARD_UI,
+  QueueBoard,
+  QueueBoardGate,
+} from './queue-board';
+
+/**
+ * To anyone but platform ops the board does not exist: the app's own 404, a styled page in its layout
+ * (the exception filter renders it), or the app's JSON error body for the board's API and JSON clients.
+ */
+function notFound(req: Request, res: Response, next: NextFunction): void {
+  const error = new AppError('not_found', 'There is no page at this address.');
+  const wantsJson =
+    req.path.startsWith('/api/') ||
+    req.originalUrl.startsWith(`${QUEUE_BOARD_ROUTE}/api/`) ||
+    req.accepts(['html', 'json']) === 'json';
+  if (!wantsJson) return next(error);
+  res
+    .status(404)
+    .setHeader('Cache-Control', 'no-store')
+    .json({ error: error.code, message: error.message, status: 404 });
+}
 
 /**
  * Bull's root configuration and the Bull board. The Redis URL is resolved before the app is built
@@ -41,7 +65,7 @@ import { QUEUE_BOARD_GATE, QUEUE_BOARD_ROUTE, QueueBoard, QueueBoardGate } from 
       useFactory: (moduleRef: ModuleRef) => ({
         route: QUEUE_BOARD_ROUTE,
         adapter: ExpressAdapter,
-        boardOptions: { uiConfig: { boardTitle: 'Operations Hub' } },
+        boardOptions: { uiConfig: QUEUE_BOARD_UI },
         // Platform ops only; to everyone else the board does not exist.
         middleware: (req: Request, res: Response, next: NextFunction) => {
           // The board quotes a bad parameter inside its error key, split on NUL: a NUL in the query
@@ -54,7 +78,7 @@ import { QUEUE_BOARD_GATE, QUEUE_BOARD_ROUTE, QueueBoard, QueueBoardGate } from 
             });
           const gate = moduleRef.get<QueueBoardGate>(QUEUE_BOARD_GATE, { strict: false });
           gate(req).then(
-            (ok) => (ok ? next() : res.status(404).type('text/plain').send('Not found')),
+            (ok) => (ok ? next() : notFound(req, res, next)),
             (e) => next(e),
           );
         },

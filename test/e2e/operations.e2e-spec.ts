@@ -47,13 +47,51 @@ describe('operations-grade: Bull board, cancel and retry with audit, recovery, s
       expect(res.body.message).toContain('NUL');
     });
 
-    it('is there for platform ops only; everyone else gets 404', async () => {
+    it('is there for platform ops only; everyone else gets the styled 404 (JSON for its API)', async () => {
       const page = await admin.agent.get('/admin/queues').expect(200);
       expect(page.text).toContain('<div id="root">');
-      await operator.agent.get('/admin/queues').expect(404);
-      await readonly.agent.get('/admin/queues').expect(404);
-      await request(t.server).get('/admin/queues').expect(404);
-      await operator.agent.get('/admin/queues/api/queues').expect(404);
+      for (const s of [operator, readonly]) {
+        const res = await s.agent.get('/admin/queues').expect(404).expect('Content-Type', /html/);
+        expect(res.text).toContain('<title>Not found · Tenant Operations Hub</title>');
+        expect(res.text).toContain('There is no page at this address.');
+        // The signed-in user's own layout: navigation, and a way back rather than "Sign in".
+        expect(res.text).toContain('<nav class="sidenav"');
+        expect(res.text).toContain('href="/admin" role="button" class="outline">Back to operations');
+        expect(res.text).not.toContain('<div id="root">');
+      }
+      const anonymous = await request(t.server)
+        .get('/admin/queues')
+        .expect(404)
+        .expect('Content-Type', /html/);
+      expect(anonymous.text).toContain('There is no page at this address.');
+      expect(anonymous.text).toContain('href="/login" role="button" class="outline">Sign in');
+      expect(anonymous.text).not.toContain('<nav class="sidenav"');
+      const deep = await operator.agent.get('/admin/queues/queue/inventory').expect(404);
+      expect(deep.text).toContain('<nav class="sidenav"');
+      const notFoundJson = { error: 'not_found', message: 'There is no page at this address.', status: 404 };
+      const api = await operator.agent
+        .get('/admin/queues/api/queues')
+        .expect(404)
+        .expect('Content-Type', /json/);
+      expect(api.body).toEqual(notFoundJson);
+      const anonymousApi = await request(t.server).get('/admin/queues/api/queues').expect(404);
+      expect(anonymousApi.body).toEqual(notFoundJson);
+      const asJson = await operator.agent.get('/admin/queues').set('Accept', 'application/json').expect(404);
+      expect(asJson.body).toEqual(notFoundJson);
+    });
+
+    it('asks no third party for fonts and offers a link back to the hub', async () => {
+      const page = await admin.agent.get('/admin/queues').expect(200);
+      expect(page.text).not.toMatch(/fonts\.(googleapis|gstatic)\.com/);
+      // The board's own stylesheet is still there; only the font link went.
+      expect(page.text).toMatch(/<link href="static\/css\/main\.[0-9a-f]+\.css" rel="stylesheet">/);
+      const config = JSON.parse(
+        /<script id="__UI_CONFIG__" type="application\/json">(.*?)<\/script>/s.exec(page.text)![1],
+      );
+      expect(config.miscLinks).toEqual([{ text: 'Back to the hub', url: '/admin' }]);
+      expect(config.boardTitle).toBe('Operations Hub');
+      const deep = await admin.agent.get('/admin/queues/queue/inventory').expect(200);
+      expect(deep.text).not.toContain('fonts.googleapis.com');
     });
 
     it("shows every producer queue, and a job links back to its run's page", async () => {
