@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CapturedPolicy, PoliciesService } from '../policies';
-import { ItemOutcome, ProducerRunContext, RunHandler, RunProducer } from '../runs';
+import { ItemName, ItemOutcome, ProducerRunContext, RunHandler, RunLinkContext, RunProducer } from '../runs';
 import { TenantsService } from '../tenants';
 import { BackupSetsRepository } from './backup-sets.repository';
 import { BACKUP_ADD_POLICIES } from './backup-sets.queue';
@@ -45,6 +45,18 @@ export class AddPoliciesHandler implements RunHandler {
     private readonly policies: PoliciesService,
     private readonly tenants: TenantsService,
   ) {}
+
+  /** A failed item is a policy of the tenant's inventory: its name, linked to its page. */
+  async itemNames(run: RunLinkContext, itemIds: string[]): Promise<ItemName[]> {
+    const ids = itemIds.filter((id) => /^[1-9]\d{0,14}$/.test(id)).map(Number);
+    if (run.tenantId === undefined || !ids.length) return [];
+    const rows = await this.policies.byIds(run.tenantId, ids);
+    return rows.map((p) => ({
+      itemId: String(p.id),
+      name: p.displayName,
+      href: `/admin/t/${run.tenantSlug}/policies/${p.id}`,
+    }));
+  }
 
   async handle(ctx: ProducerRunContext): Promise<void> {
     const setId = Number(ctx.payload.backup_set_id);

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Can, controlFor, Ids, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
@@ -6,11 +6,12 @@ import { IdPipe } from '../common/id.pipe';
 import { pageParam, pager, textParam } from '../common/query-params';
 import { PoliciesService, policyTypeLabel, policyTypeOptions, policyTypeParam } from '../policies';
 import { answerStart } from '../runs';
-import { flash, redirectSeeOther } from '../web';
+import { flash, FormPage, redirectSeeOther } from '../web';
 import { BackupSetsService, MAX_SELECTION } from './backup-sets.service';
 
 const ITEMS_PAGE = 50;
-const PICKER_PAGE = 100;
+/** The picker pages through the policies: a phone shows a page without scrolling forever. */
+const PICKER_PAGE = 50;
 
 /** policy_ids from a form: one value or many; anything but whole ids is refused whole. */
 function policyIds(v: unknown): number[] {
@@ -32,17 +33,23 @@ export class BackupSetsController {
 
   @Get()
   @Can('read', 'BackupSet')
-  async list(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
-    res.render('backup-sets/list', {
+  async list(@Req() req: AuthedRequest, @Res() res: Response) {
+    res.render('backup-sets/list', await this.listLocals(req));
+  }
+
+  /** The list page's locals: its GET, and a create refused (a duplicate name) shown on the same form. */
+  async listLocals(req: AuthedRequest) {
+    return {
       title: 'Backup sets',
       nav: 'backup-sets',
-      sets: await this.sets.list(tenant.id),
+      sets: await this.sets.list(req.tenant!.id),
       create: controlFor(req, 'create', 'BackupSet', 'backup sets'),
-    });
+    };
   }
 
   @Post()
   @Can('create', 'BackupSet')
+  @FormPage('backup-sets/list', 'listLocals')
   async create(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -62,42 +69,63 @@ export class BackupSetsController {
   @Get(':id')
   @Can('read', 'BackupSet')
   @Ids({ id: 'backup_set' })
-  async detail(
-    @Req() req: AuthedRequest,
-    @Res() res: Response,
-    @CurrentTenant() tenant: TenantContext,
-    @Param('id', IdPipe) id: number,
-    @Query() q: Record<string, unknown>,
-  ) {
+  async detail(@Req() req: AuthedRequest, @Res() res: Response, @Param('id', IdPipe) id: number) {
+    res.render('backup-sets/detail', await this.detailLocals(req, id));
+  }
+
+  /**
+   * The set's page: its items, its runs and the policy picker (paged). Also what a refused rename or
+   * "Add selected policies" shows again, the picker's search kept from the form.
+   */
+  async detailLocals(req: AuthedRequest, id = Number(req.params.id)) {
+    const tenant = req.tenant!;
+    const q = req.query as Record<string, unknown>;
+    const form = (req.method === 'POST' ? req.body : {}) as Record<string, unknown>;
     const set = await this.sets.get(tenant.id, id);
     const search = textParam(q.q, 'q', 100);
     const page = pageParam(q.page);
-    const pickSearch = textParam(q.pick, 'pick', 100);
-    const pickType = policyTypeParam(q.type, 64);
+    const pickSearch = textParam(form.pick ?? q.pick, 'pick', 100);
+    const pickType = policyTypeParam(form.type ?? q.type, 64);
+    const pickPage = pageParam(q.pp);
     const add = controlFor(req, 'start', 'Run', 'backup sets');
-    const [items, runs, picker] = await Promise.all([
+    const pickFilter = { search: pickSearch, type: pickType };
+    const [items, runs, picker, inSetCount] = await Promise.all([
       this.sets.items(tenant.id, id, search, (page - 1) * ITEMS_PAGE, ITEMS_PAGE),
       this.sets.runsOf(tenant.id, id),
       add.allowed
         ? this.policies.list(tenant.id, {
-            search: pickSearch,
-            type: pickType,
-            offset: 0,
+            ...pickFilter,
+            offset: (pickPage - 1) * PICKER_PAGE,
             limit: PICKER_PAGE,
           })
         : null,
+      add.allowed ? this.sets.inSetCount(tenant.id, id, pickFilter) : 0,
     ]);
     const inSet = picker ? await this.sets.existingKeys(id, picker.rows) : new Set<string>();
-    const href = (p: number) =>
-      `?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) }).toString()}`;
-    res.render('backup-sets/detail', {
+    // A refused form shows again with what was ticked still ticked.
+    const ticked = new Set(([] as unknown[]).concat(form.policy_ids ?? []).map(String));
+    const query = (extra: Record<string, string>) =>
+      `?${new URLSearchParams({
+        ...(search ? { q: search } : {}),
+        ...(pickSearch ? { pick: pickSearch } : {}),
+        ...(pickType ? { type: pickType } : {}),
+        ...extra,
+      }).toString()}`;
+    const pickPager =
+      picker && pager(pickPage, picker.total, PICKER_PAGE, (p) => `${query({ pp: String(p) })}#add`);
+    return {
       title: set.name,
       nav: 'backup-sets',
       set,
       items: items.rows.map((i) => ({ ...i, typeLabel: policyTypeLabel(i.policyType) })),
       itemTotal: items.total,
       search,
-      ...pager(page, items.total, ITEMS_PAGE, href),
+      ...pager(
+        page,
+        items.total,
+        ITEMS_PAGE,
+        (p) => `?${new URLSearchParams({ ...(search ? { q: search } : {}), page: String(p) }).toString()}`,
+      ),
       runs: runs.map((r) => ({
         id: r.id,
         status: r.status,
@@ -114,16 +142,21 @@ export class BackupSetsController {
           ...p,
           typeLabel: policyTypeLabel(p.policyType),
           inSet: inSet.has(`${p.policyType}:${p.externalId}`),
+          checked: ticked.has(String(p.id)),
         })),
         total: picker.total,
-        shown: picker.rows.length,
-        more: picker.total > picker.rows.length,
+        /** What "select all" would add: the matching policies the set does not hold yet. */
+        addable: Math.max(0, picker.total - inSetCount),
+        inSetCount,
+        first: picker.rows.length ? (pickPage - 1) * PICKER_PAGE + 1 : 0,
+        last: (pickPage - 1) * PICKER_PAGE + picker.rows.length,
+        ...pickPager,
         search: pickSearch,
         types: policyTypeOptions(pickType),
         type: pickType,
         maxSelection: MAX_SELECTION,
       },
-    });
+    };
   }
 
   @Get(':id/items/:itemId')
@@ -149,6 +182,7 @@ export class BackupSetsController {
   @Post(':id/add-policies')
   @Can('start', 'Run')
   @Ids({ id: 'backup_set' })
+  @FormPage('backup-sets/detail', 'detailLocals')
   async addPolicies(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -158,11 +192,18 @@ export class BackupSetsController {
   ) {
     let ids = policyIds(body.policy_ids);
     if (body.all_matching === '1') {
-      const all = await this.policies.ids(tenant.id, {
+      // "All matching" means what can still be added: not what the set holds already, nor what was
+      // removed upstream (the policies' filter leaves those out).
+      const matching = await this.policies.ids(tenant.id, {
         search: textParam(body.pick, 'pick', 100),
         type: textParam(body.type, 'type', 64),
         limit: MAX_SELECTION + 1,
       });
+      const all = await this.sets.notInSet(tenant.id, id, matching);
+      if (!all.length && !ids.length && matching.length)
+        throw AppError.invalid({
+          policy_ids: `All ${matching.length.toLocaleString('en-US')} matching policies are already in this set.`,
+        });
       ids = [...ids, ...all];
     }
     const start = await this.sets.startAddPolicies(tenant.id, req.principal.id, id, ids);
@@ -178,6 +219,7 @@ export class BackupSetsController {
   @Post(':id/rename')
   @Can('update', 'BackupSet')
   @Ids({ id: 'backup_set' }, { consumes: true })
+  @FormPage('backup-sets/detail', 'detailLocals')
   async rename(
     @Req() req: AuthedRequest,
     @Res() res: Response,

@@ -112,6 +112,29 @@ export class BackupSetsRepository {
     return row ? toItem(row) : null;
   }
 
+  /**
+   * How many of the tenant's current policies (not removed upstream) matching a name search and type
+   * the set already holds.
+   */
+  async inSetCount(tenantId: number, setId: number, f: { search?: string; type?: string }): Promise<number> {
+    const where = ['p.tenant_id = ?', 'p.removed_at IS NULL'];
+    const params: unknown[] = [tenantId];
+    if (f.type) {
+      where.push('p.policy_type = ?');
+      params.push(f.type);
+    }
+    if (f.search) {
+      const like = this.dialect.contains('p.display_name', f.search);
+      where.push(like.sql);
+      params.push(like.param);
+    }
+    const rows = await this.db.query(
+      `SELECT COUNT(*) AS n FROM policies p WHERE ${where.join(' AND ')} AND EXISTS (SELECT 1 FROM backup_items b WHERE b.backup_set_id = ? AND b.policy_type = p.policy_type AND b.external_id = p.external_id)`,
+      [...params, setId],
+    );
+    return readNum(rows[0].n);
+  }
+
   /** Which of these policies the set already holds, as `type:externalId`. */
   async existingKeys(
     setId: number,

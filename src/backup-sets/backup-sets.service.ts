@@ -52,7 +52,7 @@ export class BackupSetsService {
       return await this.repo.insert(tenantId, userId, n, d);
     } catch (e) {
       if (this.dialect.isUniqueViolation(e))
-        throw AppError.badRequest(`A backup set named "${n}" already exists in this tenant.`);
+        throw AppError.invalid({ name: `A backup set named "${n}" already exists in this tenant.` });
       throw e;
     }
   }
@@ -64,7 +64,7 @@ export class BackupSetsService {
       await this.repo.update(tenantId, id, n, d);
     } catch (e) {
       if (this.dialect.isUniqueViolation(e))
-        throw AppError.badRequest(`A backup set named "${n}" already exists in this tenant.`);
+        throw AppError.invalid({ name: `A backup set named "${n}" already exists in this tenant.` });
       throw e;
     }
   }
@@ -93,6 +93,23 @@ export class BackupSetsService {
   }
 
   /**
+   * Of these policies, those a "select all" may add: not already in the set (by type and external id,
+   * as the capture's skip rule reads it). The policies' own filter already leaves out those removed
+   * upstream.
+   */
+  async notInSet(tenantId: number, setId: number, policyIds: number[]): Promise<number[]> {
+    const rows = await this.policies.byIds(tenantId, policyIds);
+    const held = await this.repo.existingKeys(setId, rows);
+    const keep = new Set(rows.filter((p) => !held.has(`${p.policyType}:${p.externalId}`)).map((p) => p.id));
+    return policyIds.filter((id) => keep.has(id));
+  }
+
+  /** How many current policies of a search the set already holds (for the picker's "select all" count). */
+  inSetCount(tenantId: number, setId: number, filter: { search?: string; type?: string }): Promise<number> {
+    return this.repo.inSetCount(tenantId, setId, filter);
+  }
+
+  /**
    * Starts backup_set.add_policies over the selection, or returns the run already working on the same
    * set and selection. Every id must be a policy of this tenant: one stranger refuses the whole request.
    */
@@ -104,7 +121,10 @@ export class BackupSetsService {
   ): Promise<StartRunResult> {
     const set = await this.get(tenantId, setId);
     const ids = [...new Set(policyIds)].sort((a, b) => a - b);
-    if (!ids.length) throw AppError.badRequest('Select at least one policy to add.');
+    if (!ids.length)
+      throw AppError.invalid({
+        policy_ids: 'Select at least one policy to add, or tick “Select all matching policies”.',
+      });
     if (ids.length > MAX_SELECTION)
       throw AppError.badRequest(`Select at most ${MAX_SELECTION.toLocaleString('en-US')} policies per run.`);
     const found = await this.policies.byIds(tenantId, ids);
@@ -134,9 +154,11 @@ export class BackupSetsService {
 
   private validate(name: string, description: string | null) {
     const n = (name ?? '').trim();
-    if (!n || n.length > 120) throw AppError.badRequest('A backup set needs a name of 1 to 120 characters.');
+    if (!n || n.length > 120)
+      throw AppError.invalid({ name: 'A backup set needs a name of 1 to 120 characters.' });
     const d = (description ?? '').trim() || null;
-    if (d && d.length > 500) throw AppError.badRequest('The description may hold at most 500 characters.');
+    if (d && d.length > 500)
+      throw AppError.invalid({ description: 'The description may hold at most 500 characters.' });
     return { n, d };
   }
 }

@@ -4,7 +4,8 @@ import { Can, controlFor, CurrentTenant, type AuthedRequest, type TenantContext 
 import { AppError } from '../common/app-error';
 import { idParam, pageParam, pager, textParam } from '../common/query-params';
 import { policyTypeLabel } from '../policies';
-import { answerStart } from '../runs';
+import { answerStart, isActive, type RunStatus } from '../runs';
+import { FormPage } from '../web';
 import type { ChangeType } from './drift-diff';
 import { CHANGE_TYPES, comparisonOf, DriftService } from './drift.service';
 
@@ -16,12 +17,23 @@ export class DriftController {
 
   @Get()
   @Can('read', 'Finding')
-  async landing(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
+  async landing(@Req() req: AuthedRequest, @Res() res: Response) {
+    res.render('drift/landing', await this.landingLocals(req));
+  }
+
+  /**
+   * The landing page's locals: its GET, and a Generate refused (no two syncs, an unknown scope) shown
+   * again with the reason. A scope whose comparison is queued or running says so, instead of the
+   * previous counts, and its Generate waits for it to end; the table then follows it live.
+   */
+  async landingLocals(req: AuthedRequest) {
+    const tenant = req.tenant!;
     const role = controlFor(req, 'start', 'Run', 'drift');
     const scopes = await Promise.all(
       (await this.drift.scopeStates(tenant.id)).map(async (c) => {
         const { scope, latest } = c;
         const ready = Boolean(c.baseline && c.current);
+        const generating = latest !== null && isActive(latest.status as RunStatus);
         const upToDate =
           latest &&
           c.current &&
@@ -33,36 +45,47 @@ export class DriftController {
           baseline: c.baseline,
           current: c.current,
           latest,
-          counts: latest
-            ? await this.drift.counts(tenant.id, {
-                scopeKey: scope.key,
-                baselineRunId: latest.baselineRunId,
-                currentRunId: latest.currentRunId,
-              })
-            : null,
+          generating,
+          counts:
+            latest && !generating
+              ? await this.drift.counts(tenant.id, {
+                  scopeKey: scope.key,
+                  baselineRunId: latest.baselineRunId,
+                  currentRunId: latest.currentRunId,
+                })
+              : null,
           upToDate,
           control: !role.allowed
             ? role
-            : ready
-              ? { allowed: true }
-              : {
+            : generating
+              ? {
                   allowed: false,
-                  reason:
-                    'Needs two successful inventory syncs to compare. Run "Sync now" on the Policies page.',
-                },
+                  reason: `Being generated as run #${latest.id}. Generate is offered again when it ends.`,
+                }
+              : ready
+                ? { allowed: true }
+                : {
+                    allowed: false,
+                    reason:
+                      'Needs two successful inventory syncs to compare. Run "Sync now" on the Policies page.',
+                  },
         };
       }),
     );
-    res.render('drift/landing', {
+    return {
       title: 'Drift',
       nav: 'drift',
       scopes,
+      // While a comparison is queued or running, the table refreshes itself until it ends.
+      live: scopes.some((s) => s.generating),
+      refreshSeconds: scopes.some((s) => s.generating) ? 5 : undefined,
       readonlyReason: role.allowed ? null : role.reason,
-    });
+    };
   }
 
   @Post('generate')
   @Can('start', 'Run')
+  @FormPage('drift/landing', 'landingLocals')
   async generate(
     @Req() req: AuthedRequest,
     @Res() res: Response,
@@ -87,13 +110,29 @@ export class DriftController {
     @CurrentTenant() tenant: TenantContext,
     @Query() q: Record<string, unknown>,
   ) {
-    const runId = idParam(q.run, 'run', 'the id of a drift generation run');
-    const changeRaw = textParam(q.change, 'change');
-    if (changeRaw && !CHANGE_TYPES.includes(changeRaw as ChangeType)) {
-      throw AppError.badRequest(`"change" must be one of: ${CHANGE_TYPES.join(', ')}.`);
-    }
-    const page = pageParam(q.page);
-    const changeType = changeRaw as ChangeType | undefined;
+    // A bad filter is answered on the page itself (status 400), the findings shown unfiltered by it.
+    const filterErrors: string[] = [];
+    const read = <T>(f: () => T, fallback: T): T => {
+      try {
+        return f();
+      } catch (e) {
+        if (!(e instanceof AppError) || e.code !== 'bad_request') throw e;
+        filterErrors.push(e.message);
+        return fallback;
+      }
+    };
+    const runId = read(() => idParam(q.run, 'run', 'the id of a drift generation run'), undefined);
+    const changeRaw = read(() => textParam(q.change, 'change'), undefined);
+    const changeType = read(() => {
+      if (changeRaw && !CHANGE_TYPES.includes(changeRaw as ChangeType))
+        throw AppError.badRequest(`"change" must be one of: ${CHANGE_TYPES.join(', ')}.`);
+      return changeRaw as ChangeType | undefined;
+    }, undefined);
+    const page = read(() => pageParam(q.page), 1);
+    if (filterErrors.length) res.status(400);
+    const filterError = filterErrors.length
+      ? `${filterErrors.join(' ')} The findings below are shown without that filter.`
+      : null;
 
     let run;
     if (runId) {
@@ -103,7 +142,7 @@ export class DriftController {
       run = latest ? await this.drift.run(tenant.id, latest.id) : null;
     }
     if (!run) {
-      res.render('drift/findings', { title: 'Drift findings', nav: 'drift', empty: true });
+      res.render('drift/findings', { title: 'Drift findings', nav: 'drift', empty: true, filterError });
       return;
     }
     const p = run.payload ?? {};
@@ -117,6 +156,7 @@ export class DriftController {
     res.render('drift/findings', {
       title: 'Drift findings',
       nav: 'drift',
+      filterError,
       run: {
         id: run.id,
         status: run.status,

@@ -48,7 +48,10 @@ export class DriftService {
 
   scope(key: string): DriftScope {
     const s = this.scopes().find((x) => x.key === key);
-    if (!s) throw AppError.badRequest(`Unknown drift scope "${key.slice(0, 40)}".`);
+    if (!s)
+      throw AppError.invalid({
+        scope: `Unknown drift scope "${key.slice(0, 40)}". Pick one of the scopes below.`,
+      });
     return s;
   }
 
@@ -80,9 +83,10 @@ export class DriftService {
     const scope = this.scope(scopeKey);
     const c = await this.comparison(tenantId);
     if (!c.baseline || !c.current) {
-      throw AppError.badRequest(
-        'Drift needs two successful inventory syncs to compare. Run "Sync now" on the Policies page first.',
-      );
+      throw AppError.invalid({
+        scope:
+          'Drift needs two successful inventory syncs to compare. Run "Sync now" on the Policies page first.',
+      });
     }
     return this.runs.start({
       tenantId,

@@ -138,6 +138,8 @@ export interface ContextLine {
 /** What the hub hands to a producer's callbacks: the run's tenant slug for building links, and its fields. */
 export interface RunLinkContext {
   id: number;
+  /** Set where a producer reads the tenant's records (itemNames); links need only the slug. */
+  tenantId?: number;
   tenantSlug: string;
   payload: Record<string, unknown>;
   status: string;
