@@ -6,11 +6,14 @@ import { registerViewHelper } from '../web';
 import { OperationsController } from './operations.controller';
 import { RunLinkController } from './run-link.controller';
 import { RunsApiController } from './runs-api.controller';
+import { AllOperationsController } from './all-operations.controller';
+import { SavedViewsRepository } from './saved-views.repository';
 
 /** Pages and API that read the hub; producers never depend on this module. */
 @Module({
   imports: [RunsModule, AuthModule, AuditModule],
-  controllers: [OperationsController, RunsApiController, RunLinkController],
+  controllers: [OperationsController, AllOperationsController, RunsApiController, RunLinkController],
+  providers: [SavedViewsRepository],
 })
 export class MonitoringModule implements OnModuleInit {
   onModuleInit(): void {

@@ -13,12 +13,10 @@ import {
   type AuthedRequest,
   type TenantContext,
 } from '../auth';
-import { AppError } from '../common/app-error';
+import { AppError, FormError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import {
   answerStart,
-  BUCKET_LABELS,
-  BUCKETS,
   cancelDetail,
   describeSelection,
   type ItemName,
@@ -28,22 +26,43 @@ import {
   RUN_EVENTS,
   runHref,
   type RunLinkContext,
+  type RunListFilter,
+  type RunPage,
   RunsQueryService,
   RunStallService,
   RunStarter,
   RunTypeRegistry,
 } from '../runs';
 import { flash, FormPage, humanDuration, NoLayout, redirectSeeOther } from '../web';
-import { encodeCursor, filterQuery, parseRunFilters, PRESETS, RunFilters, toListFilter } from './run-filters';
+import { filterQuery, keptFilters, parseRunFilters, PRESETS, RunFilters } from './run-filters';
 import { announcement, failedItemIds, failureView, liveKey, runSummary } from './run-view';
 import { chartModel } from './runs-chart';
+import { SavedViewsRepository } from './saved-views.repository';
+import {
+  backQuery,
+  bulkIds,
+  countedSummary,
+  filterFormModel,
+  formValuesOf,
+  listFilterOf,
+  pagerModel,
+  rangeText,
+  rowExtras,
+  sortHeaders,
+  typedValuesOf,
+  viewQuery,
+} from './run-table';
+import { writeRunsCsv } from './runs-csv';
 
 const PAGE_SIZE = 25;
 const CHART_DAYS = 14;
+/** Saved views a user keeps at most (the list above the table shows them all). */
+const MAX_VIEWS = 50;
 
-function toInputValue(d: Date | undefined): string {
-  return d ? d.toISOString().slice(0, 16) : '';
-}
+/** A list page's filters and rows, or (a filter it cannot use) the errors and what was typed. */
+type Listing =
+  | { filters: RunFilters; listFilter: RunListFilter; page: RunPage; errors?: undefined }
+  | { errors: Record<string, string>; typed: ReturnType<typeof typedValuesOf>; filters?: undefined };
 
 /** Monitoring → Operations: every run of the tenant in one list, and a page per run. */
 @ApiExcludeController()
@@ -58,8 +77,13 @@ export class OperationsController {
     private readonly starter: RunStarter,
     private readonly audit: AuditService,
     private readonly events: EventEmitter2,
+    private readonly views: SavedViewsRepository,
   ) {}
 
+  /**
+   * The list: filters, sortable columns, totals, bulk actions and saved views. A filter it cannot use
+   * shows the page again with the message beside the filter form and what was typed (status 400).
+   */
   @Get()
   @Can('read', 'Run')
   async list(
@@ -68,41 +92,8 @@ export class OperationsController {
     @CurrentTenant() tenant: TenantContext,
     @Query() q: Record<string, unknown>,
   ) {
-    const [{ filters, page }, days] = await Promise.all([
-      this.page(tenant, q),
-      this.query.perDay(tenant.id, CHART_DAYS),
-    ]);
-    res.render('runs/list', {
-      title: 'Operations',
-      nav: 'operations',
-      ...(await this.listModel(tenant, filters, page)),
-      ...chartModel(days, tenant.slug),
-      types: this.registry
-        .all()
-        .map((t) => ({ type: t.type, label: t.label, selected: t.type === filters.type })),
-      startMenu: this.registry.startable().map((t) => ({
-        id: `start-${t.type.replace('.', '-')}`,
-        label: t.start!.label,
-        action: `/admin/t/${tenant.slug}/operations/start/${t.type}`,
-      })),
-      startControl: controlFor(req, 'start', 'Run', 'runs'),
-      buckets: BUCKETS.map((b) => ({ value: b, label: BUCKET_LABELS[b], selected: b === filters.bucket })),
-      presets: [
-        {
-          label: 'All time',
-          href: `?${new URLSearchParams(this.keep(filters)).toString()}`,
-          current: !filters.preset && !filters.from && !filters.to,
-        },
-        ...Object.keys(PRESETS).map((p) => ({
-          label: `Last ${p}`,
-          href: `?${new URLSearchParams({ ...this.keep(filters), preset: p }).toString()}`,
-          current: filters.preset === p,
-        })),
-      ],
-      fromValue: filters.preset ? '' : toInputValue(filters.from),
-      toValue: toInputValue(filters.to),
-      filtered: Boolean(filters.type || filters.bucket || filters.from || filters.to),
-    });
+    const listing = await this.listing(req, tenant, q);
+    res.status(listing.errors ? 400 : 200).render('runs/list', await this.listLocals(req, tenant, listing));
   }
 
   /** The table alone, for the list's live refresh while runs on the first page are active. */
@@ -110,12 +101,16 @@ export class OperationsController {
   @NoLayout()
   @Can('read', 'Run')
   async rows(
+    @Req() req: AuthedRequest,
     @Res() res: Response,
     @CurrentTenant() tenant: TenantContext,
     @Query() q: Record<string, unknown>,
   ) {
-    const { filters, page } = await this.page(tenant, q);
-    res.render('runs/_rows', { layout: false, ...(await this.listModel(tenant, filters, page)) });
+    const { filters, listFilter, page } = await this.page(req, tenant, q);
+    res.render('runs/_rows', {
+      layout: false,
+      ...(await this.listModel(req, tenant, filters, listFilter, page)),
+    });
   }
 
   /** The chart alone, for its live refresh while a run of its days is queued or running. */
@@ -125,6 +120,132 @@ export class OperationsController {
   async chart(@Res() res: Response, @CurrentTenant() tenant: TenantContext) {
     const days = await this.query.perDay(tenant.id, CHART_DAYS);
     res.render('runs/_chart', { layout: false, ...chartModel(days, tenant.slug) });
+  }
+
+  /** The filtered list as CSV, every matching run (streamed a keyset batch at a time). */
+  @Get('export.csv')
+  @Can('read', 'Run')
+  async exportCsv(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Query() q: Record<string, unknown>,
+  ) {
+    const filters = this.parse(q);
+    const listFilter = await listFilterOf(this.query, [tenant.id], filters, req.principal.id);
+    const day = new Date().toISOString().slice(0, 10);
+    await writeRunsCsv(res, `operations-${tenant.slug}-${day}.csv`, this.query.batches(listFilter), {
+      label: (type) => this.registry.labelOf(type),
+      names: (ids) => this.auth.namesOf(ids),
+      href: (run) => runHref(tenant.slug, run.id),
+    });
+  }
+
+  /** Cancels the selected runs that are still active; the flash counts what happened to each. */
+  @Post('bulk-cancel')
+  @Can('cancel', 'Run')
+  @FormPage('runs/list', 'formLocals')
+  async bulkCancel(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
+    const ids = bulkIds(req.body);
+    const outcome = { cancelled: 0, ended: 0, missing: 0 };
+    for (const id of ids) {
+      try {
+        await this.actions.cancel(tenant.id, id, req.principal);
+        outcome.cancelled++;
+      } catch (e) {
+        if (e instanceof FormError) outcome.ended++;
+        else if (e instanceof AppError && e.code === 'not_found') outcome.missing++;
+        else throw e;
+      }
+    }
+    flash(
+      req,
+      outcome.cancelled ? 'success' : 'warning',
+      countedSummary([
+        [outcome.cancelled, 'cancelled'],
+        [outcome.ended, 'had already ended'],
+        [outcome.missing, 'not found in this tenant'],
+      ]),
+    );
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations${backQuery(req.body)}`);
+  }
+
+  /** Retries the failed items of each selected run that has something worth retrying. */
+  @Post('bulk-retry')
+  @Can('retry', 'Run')
+  @FormPage('runs/list', 'formLocals')
+  async bulkRetry(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
+    const ids = bulkIds(req.body);
+    const queued: number[] = [];
+    const outcome = { reused: 0, nothing: 0, missing: 0 };
+    for (const id of ids) {
+      try {
+        const start = await this.actions.retry(tenant.id, id, req.principal);
+        if (start.reused) outcome.reused++;
+        else queued.push(start.run.id);
+      } catch (e) {
+        if (e instanceof FormError) outcome.nothing++;
+        else if (e instanceof AppError && e.code === 'not_found') outcome.missing++;
+        else throw e;
+      }
+    }
+    const list = queued.length
+      ? ` (run${queued.length === 1 ? '' : 's'} ${queued.map((id) => `#${id}`).join(', ')})`
+      : '';
+    flash(
+      req,
+      queued.length ? 'success' : 'warning',
+      countedSummary([
+        [queued.length, `${queued.length === 1 ? 'retry' : 'retries'} queued${list}`],
+        [outcome.reused, 'already being retried'],
+        [outcome.nothing, 'had nothing to retry'],
+        [outcome.missing, 'not found in this tenant'],
+      ]),
+    );
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations${backQuery(req.body)}`);
+  }
+
+  /** Saves the list's current filters (the form's `back`) under a name, for the signed-in user. */
+  @Post('views')
+  @Can('read', 'Run')
+  @FormPage('runs/list', 'formLocals')
+  async saveView(@Req() req: AuthedRequest, @Res() res: Response, @CurrentTenant() tenant: TenantContext) {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const name = typeof body.name === 'string' ? body.name.replace(/\s+/g, ' ').trim() : '';
+    if (!name) throw AppError.invalid({ name: 'Give the view a name, e.g. "My failed syncs".' });
+    if (name.length > 80) throw AppError.invalid({ name: 'A view name is at most 80 characters.' });
+    let filters: RunFilters;
+    try {
+      filters = this.parse(Object.fromEntries(new URLSearchParams(backQuery(body).slice(1))));
+    } catch (e) {
+      if (!(e instanceof FormError)) throw e;
+      throw AppError.invalid({ name: `These filters cannot be saved: ${e.message}` });
+    }
+    const userId = req.principal.id;
+    if (await this.views.exists(userId, name))
+      throw AppError.invalid({
+        name: `You already have a view named "${name}". Choose another name, or delete that view first.`,
+      });
+    if ((await this.views.count(userId)) >= MAX_VIEWS)
+      throw AppError.invalid({ name: `You can keep ${MAX_VIEWS} saved views: delete one first.` });
+    const query = viewQuery(filters);
+    await this.views.save(userId, name, query);
+    flash(req, 'success', `View "${name}" saved: it is listed above the table.`);
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations${query ? `?${query}` : ''}`);
+  }
+
+  @Post('views/:id/delete')
+  @Can('read', 'Run')
+  @Ids({ id: 'saved_view' }, { consumes: true })
+  async deleteView(
+    @Req() req: AuthedRequest,
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Param('id', IdPipe) id: number,
+  ) {
+    if (!(await this.views.delete(req.principal.id, id))) throw AppError.notFound('Saved view');
+    flash(req, 'info', 'Saved view deleted.');
+    await redirectSeeOther(req, res, `/admin/t/${tenant.slug}/operations${backQuery(req.body)}`);
   }
 
   @Get(':id')
@@ -310,6 +431,7 @@ export class OperationsController {
   private linkContext(row: OperationRun, tenant: TenantContext): RunLinkContext {
     return {
       id: row.id,
+      tenantId: tenant.id,
       tenantSlug: tenant.slug,
       payload: row.payload ?? {},
       status: row.status,
@@ -351,55 +473,146 @@ export class OperationsController {
     return row;
   }
 
-  private async page(tenant: TenantContext, q: Record<string, unknown>) {
-    const filters = parseRunFilters(q, this.registry.typeNames(), { defaultLimit: PAGE_SIZE, maxLimit: 100 });
-    const listFilter = toListFilter(tenant.id, filters);
+  private parse(q: Record<string, unknown>): RunFilters {
+    return parseRunFilters(q, this.registry.typeNames(), { defaultLimit: PAGE_SIZE, maxLimit: 100 });
+  }
+
+  private async page(req: AuthedRequest, tenant: TenantContext, q: Record<string, unknown>) {
+    const filters = this.parse(q);
+    const listFilter = await listFilterOf(this.query, [tenant.id], filters, req.principal.id);
     let page = await this.query.list(listFilter);
     if (filters.direction === 'newer' && !page.hasMore) {
       // Back at the top: show a full first page rather than the few rows newer than the cursor.
       filters.cursor = undefined;
       filters.direction = 'older';
-      page = await this.query.list({ ...listFilter, cursor: undefined, direction: 'older' });
+      filters.pos = undefined;
+      listFilter.cursor = undefined;
+      listFilter.direction = 'older';
+      page = await this.query.list(listFilter);
     }
-    return { filters, page };
+    return { filters, listFilter, page };
   }
 
-  private async listModel(
+  private async listing(
+    req: AuthedRequest,
     tenant: TenantContext,
-    filters: RunFilters,
-    page: Awaited<ReturnType<RunsQueryService['list']>>,
-  ) {
-    const names = await this.auth.namesOf(page.rows.map((r) => r.userId));
-    const runs = await Promise.all(page.rows.map((r) => this.summary(r, tenant, names)));
-    const first = page.rows[0];
-    const last = page.rows[page.rows.length - 1];
-    const hasOlder = filters.direction === 'older' ? page.hasMore : true;
-    const hasNewer = filters.direction === 'newer' ? page.hasMore : Boolean(filters.cursor);
-    const isFirstPage = !filters.cursor;
+    q: Record<string, unknown>,
+  ): Promise<Listing> {
+    try {
+      return await this.page(req, tenant, q);
+    } catch (e) {
+      if (e instanceof FormError) return { errors: e.fields, typed: typedValuesOf(q) };
+      throw e;
+    }
+  }
+
+  /** The list page again for a form on it that was refused (bulk actions, saving a view): the list it came from. */
+  async formLocals(req: AuthedRequest) {
+    const tenant = req.tenant!;
+    const q = Object.fromEntries(new URLSearchParams(backQuery(req.body).slice(1)));
+    return this.listLocals(req, tenant, await this.listing(req, tenant, q));
+  }
+
+  private async listLocals(req: AuthedRequest, tenant: TenantContext, listing: Listing) {
     const base = `/admin/t/${tenant.slug}/operations`;
+    const filters = listing.filters;
+    const [days, views, table] = await Promise.all([
+      this.query.perDay(tenant.id, CHART_DAYS),
+      this.views.forUser(req.principal.id),
+      filters ? this.listModel(req, tenant, filters, listing.listFilter, listing.page) : null,
+    ]);
+    const kept = filters ? keptFilters(filters) : {};
+    const current = filters ? viewQuery(filters) : null;
     return {
-      runs,
-      olderHref:
-        hasOlder && last
-          ? base + filterQuery(filters, { cursor: encodeCursor({ createdAt: last.createdAt, id: last.id }) })
-          : null,
-      newerHref:
-        hasNewer && first
-          ? base + filterQuery(filters, { newer: encodeCursor({ createdAt: first.createdAt, id: first.id }) })
-          : null,
-      firstHref: base + filterQuery(filters),
-      isFirstPage,
-      // Only the first page follows new and active runs live; deeper pages stay put.
-      liveRowsUrl: isFirstPage && runs.some((r) => r.active) ? `${base}/rows${filterQuery(filters)}` : null,
+      // The tab says the filter was refused; the page itself keeps the form and the message beside it.
+      title: listing.errors ? 'That request could not be understood' : 'Operations',
+      nav: 'operations',
+      ...(table ?? { runs: [], filterInvalid: true }),
+      ...chartModel(days, tenant.slug),
+      ...filterFormModel(
+        filters ? formValuesOf(filters) : listing.typed,
+        this.registry.all().map((t) => ({ type: t.type, label: t.label })),
+        true,
+      ),
+      filterErrors: listing.errors ?? null,
+      filterErrorList: listing.errors ? Object.values(listing.errors) : [],
+      startMenu: this.registry.startable().map((t) => ({
+        id: `start-${t.type.replace('.', '-')}`,
+        label: t.start!.label,
+        action: `${base}/start/${t.type}`,
+      })),
+      startControl: controlFor(req, 'start', 'Run', 'runs'),
+      presets: [
+        {
+          label: 'All time',
+          href: `?${new URLSearchParams(kept).toString()}`,
+          current: Boolean(filters) && !filters!.preset && !filters!.from && !filters!.to,
+        },
+        ...Object.keys(PRESETS).map((p) => ({
+          label: `Last ${p}`,
+          href: `?${new URLSearchParams({ ...kept, preset: p }).toString()}`,
+          current: filters?.preset === p,
+        })),
+      ],
       clearHref: base,
+      listAction: base,
+      back: filters ? filterQuery(filters) : '',
+      exportHref: filters ? `${base}/export.csv${filterQuery(filters)}` : null,
+      savedViews: views.map((v) => ({
+        id: v.id,
+        name: v.name,
+        href: `${base}${v.query ? `?${v.query}` : ''}`,
+        deleteAction: `${base}/views/${v.id}/delete`,
+        current: v.query === current,
+      })),
+      allTenantsHref:
+        req.principal.memberships.length > 1
+          ? `/admin/operations${filters ? filterQuery(filters) : ''}`
+          : null,
     };
   }
 
-  private keep(f: RunFilters): Record<string, string> {
-    const o: Record<string, string> = {};
-    if (f.type) o.type = f.type;
-    if (f.bucket) o.status = f.bucket;
-    return o;
+  private async listModel(
+    req: AuthedRequest,
+    tenant: TenantContext,
+    filters: RunFilters,
+    listFilter: RunListFilter,
+    page: RunPage,
+  ) {
+    const [names, total] = await Promise.all([
+      this.auth.namesOf(page.rows.map((r) => r.userId)),
+      this.query.total(listFilter),
+    ]);
+    const runs = await Promise.all(
+      page.rows.map(async (r) => ({ ...(await this.summary(r, tenant, names)), ...rowExtras(r) })),
+    );
+    const base = `/admin/t/${tenant.slug}/operations`;
+    const pager = pagerModel(base, filters, page);
+    const can = (a: 'cancel' | 'retry') => !tenant.archived && req.ability.can(a, inTenant('Run', tenant.id));
+    const bulk = can('cancel') || can('retry') ? { cancel: can('cancel'), retry: can('retry') } : null;
+    return {
+      runs,
+      ...pager,
+      total,
+      range: rangeText(filters.pos, runs.length, total, pager.isFirstPage),
+      sort: sortHeaders(base, filters),
+      bulk,
+      bulkBase: base,
+      back: filterQuery(filters),
+      // Only the first page follows new and active runs live; deeper pages stay put.
+      liveRowsUrl:
+        pager.isFirstPage && runs.some((r) => r.active) ? `${base}/rows${filterQuery(filters)}` : null,
+      clearHref: base,
+      filtered: Boolean(
+        filters.type ||
+        filters.bucket ||
+        filters.from ||
+        filters.to ||
+        filters.reason ||
+        filters.initiator ||
+        filters.search,
+      ),
+    };
   }
 
   private defaultContext(payload: Record<string, unknown>) {

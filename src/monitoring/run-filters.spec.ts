@@ -1,4 +1,4 @@
-import { AppError } from '../common/app-error';
+import { AppError, FormError } from '../common/app-error';
 import { decodeCursor, encodeCursor, filterQuery, parseInstant, parseRunFilters } from './run-filters';
 
 const types = new Set(['drift.generate', 'backup_set.add_policies']);
@@ -93,5 +93,52 @@ describe('parseRunFilters', () => {
       '?type=drift.generate&status=partial&preset=7d&cursor=abc',
     );
     expect(filterQuery(parse({}))).toBe('');
+  });
+
+  it.each([
+    [{ status: 'done' }, 'status'],
+    [{ from: 'yesterday' }, 'from'],
+    [{ to: '2026-02-30' }, 'to'],
+    [{ from: '2026-11-20', to: '2026-11-01' }, 'from'],
+    [{ preset: '1y' }, 'preset'],
+    [{ reason: 'nope' }, 'reason'],
+    [{ initiator: 'bob' }, 'initiator'],
+    [{ q: 'x'.repeat(101) }, 'q'],
+    [{ sort: 'name' }, 'sort'],
+    [{ order: 'up' }, 'order'],
+    [{ cursor: '%%%' }, 'cursor'],
+    [{ pos: '-1' }, 'pos'],
+    [{ limit: '101' }, 'limit'],
+    [{ type: ['a', 'b'] }, 'type'],
+  ])('names the field of a bad filter %j (%s), so the page can show it beside the form', (q, field) => {
+    let err: unknown;
+    try {
+      parse(q);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FormError);
+    expect(Object.keys((err as FormError).fields)).toEqual([field]);
+    expect((err as FormError).message).toBe((err as FormError).fields[field]);
+  });
+
+  it('reads the table tools: reason, initiator, search, sort and position', () => {
+    const f = parse({
+      reason: 'not_found',
+      initiator: 'me',
+      q: ' Set A ',
+      sort: 'duration',
+      order: 'asc',
+      pos: '50',
+    });
+    expect(f).toMatchObject({
+      reason: 'not_found',
+      initiator: 'me',
+      search: 'Set A',
+      sort: { by: 'duration', dir: 'asc' },
+      pos: 50,
+    });
+    expect(parse({ initiator: '7' }).initiator).toBe(7);
+    expect(parse({ sort: 'created', order: 'desc' }).sort).toBeUndefined();
   });
 });

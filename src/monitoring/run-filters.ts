@@ -1,4 +1,4 @@
-import { AppError } from '../common/app-error';
+import { AppError, FormError } from '../common/app-error';
 import {
   BUCKETS,
   REASON_CODES,
@@ -43,6 +43,14 @@ export interface RunFilters {
   pos?: number;
 }
 
+/**
+ * A filter value the list cannot use: a readable 400 that names its field, so the page can show the
+ * message beside the filter form with what was typed kept (the API answers its message as before).
+ */
+function bad(field: string, message: string): FormError {
+  return AppError.invalid({ [field]: message });
+}
+
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(Z|[+-]\d{2}:?\d{2})?$/;
@@ -50,7 +58,7 @@ const DATE_TIME =
 function single(query: Record<string, unknown>, key: string): string | undefined {
   const v = query[key];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw AppError.badRequest(`"${key}" must be given once, as plain text.`);
+  if (typeof v !== 'string') throw bad(key, `"${key}" must be given once, as plain text.`);
   const t = v.trim();
   return t === '' ? undefined : t;
 }
@@ -61,27 +69,27 @@ function single(query: Record<string, unknown>, key: string): string | undefined
  */
 export function parseInstant(value: string, key: string, end: boolean): Date {
   const help = `"${key}" must be a date like 2026-11-26 or a date and time like 2026-11-26T14:30 (UTC)`;
-  if (value.length > 40) throw AppError.badRequest(`${help}.`);
+  if (value.length > 40) throw bad(key, `${help}.`);
   let d: Date;
   const dateOnly = DATE_ONLY.exec(value);
   if (dateOnly) {
     const [, y, m, day] = dateOnly.map(Number);
     d = new Date(Date.UTC(y, m - 1, day + (end ? 1 : 0)));
     if (new Date(Date.UTC(y, m - 1, day)).getUTCDate() !== day)
-      throw AppError.badRequest(`${help}; "${value}" is not a calendar date.`);
+      throw bad(key, `${help}; "${value}" is not a calendar date.`);
   } else {
     const dt = DATE_TIME.exec(value);
-    if (!dt) throw AppError.badRequest(`${help}; got "${value}".`);
+    if (!dt) throw bad(key, `${help}; got "${value}".`);
     const zone = dt[8] ?? 'Z';
     d = new Date(
       `${dt[1]}-${dt[2]}-${dt[3]}T${dt[4]}:${dt[5]}:${dt[6] ?? '00'}.${(dt[7] ?? '0').padEnd(3, '0')}${zone === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone}`,
     );
     if (Number(dt[2]) > 12 || Number(dt[3]) > 31 || Number(dt[4]) > 23 || Number(dt[5]) > 59) {
-      throw AppError.badRequest(`${help}; "${value}" is not a valid time.`);
+      throw bad(key, `${help}; "${value}" is not a valid time.`);
     }
   }
   if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1970 || d.getUTCFullYear() > 9999) {
-    throw AppError.badRequest(`${help}; "${value}" is out of range.`);
+    throw bad(key, `${help}; "${value}" is out of range.`);
   }
   return d;
 }
@@ -97,18 +105,19 @@ export function encodeCursor(c: Cursor): string {
 
 /** A cursor of the list's sort, or a 400 (a cursor of another sort cannot say where to go on). */
 export function decodeCursor(raw: string, by: RunSortKey = 'created'): Cursor {
-  const bad = AppError.badRequest(
+  const invalid = bad(
+    'cursor',
     'The page cursor is not valid (it may be from an older link); start again from the first page.',
   );
-  if (raw.length > 64 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad;
+  if (raw.length > 64 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw invalid;
   const text = Buffer.from(raw, 'base64url').toString('utf8');
   if (by === 'created') {
     const m = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
-    if (!m) throw bad;
+    if (!m) throw invalid;
     return { createdAt: new Date(Number(m[1])), id: Number(m[2]) };
   }
   const m = /^v(\d{1,15}|n)\.(\d{1,15})$/.exec(text);
-  if (!m || (m[1] === 'n' && by !== 'duration')) throw bad;
+  if (!m || (m[1] === 'n' && by !== 'duration')) throw invalid;
   return { value: m[1] === 'n' ? null : Number(m[1]), id: Number(m[2]) };
 }
 
@@ -128,7 +137,7 @@ export function parseRunFilters(
   if (type) {
     if (!knownTypes.has(type)) {
       const known = [...knownTypes].sort().join(', ') || 'none yet';
-      throw AppError.badRequest(`Unknown run type "${type.slice(0, 60)}". Known types: ${known}.`);
+      throw bad('type', `Unknown run type "${type.slice(0, 60)}". Known types: ${known}.`);
     }
     f.type = type;
   }
@@ -136,9 +145,7 @@ export function parseRunFilters(
   const status = single(query, 'status');
   if (status) {
     if (!(BUCKETS as readonly string[]).includes(status)) {
-      throw AppError.badRequest(
-        `Unknown status "${status.slice(0, 60)}". Use one of: ${BUCKETS.join(', ')}.`,
-      );
+      throw bad('status', `Unknown status "${status.slice(0, 60)}". Use one of: ${BUCKETS.join(', ')}.`);
     }
     f.bucket = status as StatusBucket;
   }
@@ -148,21 +155,22 @@ export function parseRunFilters(
   const to = single(query, 'to');
   if (preset) {
     if (!(preset in PRESETS))
-      throw AppError.badRequest(`Unknown time preset "${preset.slice(0, 20)}". Use 24h, 7d or 30d.`);
-    if (from || to) throw AppError.badRequest('Choose either a time preset or a from/to range, not both.');
+      throw bad('preset', `Unknown time preset "${preset.slice(0, 20)}". Use 24h, 7d or 30d.`);
+    if (from || to) throw bad('preset', 'Choose either a time preset or a from/to range, not both.');
     f.preset = preset as Preset;
     f.from = new Date(now.getTime() - PRESETS[f.preset]);
   }
   if (from) f.from = parseInstant(from, 'from', false);
   if (to) f.to = parseInstant(to, 'to', true);
   if (f.from && f.to && f.from.getTime() >= f.to.getTime()) {
-    throw AppError.badRequest('"from" must be before "to".');
+    throw bad('from', '"from" must be before "to".');
   }
 
   const reason = single(query, 'reason');
   if (reason) {
     if (!(REASON_CODES as readonly string[]).includes(reason))
-      throw AppError.badRequest(
+      throw bad(
+        'reason',
         `Unknown failure reason "${reason.slice(0, 60)}". Use one of: ${REASON_CODES.join(', ')}.`,
       );
     f.reason = reason as ReasonCode;
@@ -173,7 +181,8 @@ export function parseRunFilters(
     if (initiator === 'me' || initiator === 'system') f.initiator = initiator;
     else if (/^[1-9]\d{0,14}$/.test(initiator)) f.initiator = Number(initiator);
     else
-      throw AppError.badRequest(
+      throw bad(
+        'initiator',
         '"initiator" must be "me" (your runs), "system" (runs nobody started) or a user id.',
       );
   }
@@ -181,26 +190,22 @@ export function parseRunFilters(
   const search = single(query, 'q');
   if (search) {
     if (search.length > MAX_SEARCH)
-      throw AppError.badRequest(
-        `The search is at most ${MAX_SEARCH} characters: a run id or the start of a name.`,
-      );
+      throw bad('q', `The search is at most ${MAX_SEARCH} characters: a run id or the start of a name.`);
     f.search = search;
   }
 
   const sort = single(query, 'sort');
   const order = single(query, 'order');
   if (sort && !(RUN_SORT_KEYS as readonly string[]).includes(sort))
-    throw AppError.badRequest(
-      `Unknown sort "${sort.slice(0, 30)}". Sort by one of: ${RUN_SORT_KEYS.join(', ')}.`,
-    );
+    throw bad('sort', `Unknown sort "${sort.slice(0, 30)}". Sort by one of: ${RUN_SORT_KEYS.join(', ')}.`);
   if (order && order !== 'asc' && order !== 'desc')
-    throw AppError.badRequest('"order" must be "desc" (largest or newest first) or "asc".');
+    throw bad('order', '"order" must be "desc" (largest or newest first) or "asc".');
   if ((sort && sort !== 'created') || order === 'asc')
     f.sort = { by: (sort ?? 'created') as RunSortKey, dir: (order ?? 'desc') as 'asc' | 'desc' };
 
   const cursor = single(query, 'cursor');
   const newer = single(query, 'newer');
-  if (cursor && newer) throw AppError.badRequest('Give either "cursor" or "newer", not both.');
+  if (cursor && newer) throw bad('cursor', 'Give either "cursor" or "newer", not both.');
   const by = f.sort?.by ?? 'created';
   if (cursor) f.cursor = decodeCursor(cursor, by);
   if (newer) {
@@ -210,14 +215,14 @@ export function parseRunFilters(
 
   const pos = single(query, 'pos');
   if (pos) {
-    if (!/^\d{1,9}$/.test(pos)) throw AppError.badRequest('"pos" must be a row number from 0.');
+    if (!/^\d{1,9}$/.test(pos)) throw bad('pos', '"pos" must be a row number from 0.');
     if (Number(pos) > 0) f.pos = Number(pos);
   }
 
   const limit = single(query, 'limit');
   if (limit) {
     if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > opts.maxLimit) {
-      throw AppError.badRequest(`"limit" must be a whole number from 1 to ${opts.maxLimit}.`);
+      throw bad('limit', `"limit" must be a whole number from 1 to ${opts.maxLimit}.`);
     }
     f.limit = Number(limit);
   }

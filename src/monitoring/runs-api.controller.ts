@@ -11,8 +11,16 @@ import {
 import { Can, Ids, type AuthedRequest } from '../auth';
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
-import { BUCKETS, RunsQueryService, RunTypeRegistry } from '../runs';
-import { encodeCursor, parseRunFilters, toListFilter } from './run-filters';
+import {
+  BUCKETS,
+  cursorAfter,
+  REASON_CODES,
+  RUN_SORT_KEYS,
+  RunsQueryService,
+  RunTypeRegistry,
+} from '../runs';
+import { encodeCursor, parseRunFilters } from './run-filters';
+import { listFilterOf } from './run-table';
 import { runJson } from './run-view';
 
 /** Runs as JSON for scripts and dashboards: a Bearer personal API token or the browser session. */
@@ -27,7 +35,7 @@ export class RunsApiController {
 
   @Get()
   @Can('read', 'Run')
-  @ApiOperation({ summary: "List a tenant's runs, newest first, keyset-paged" })
+  @ApiOperation({ summary: "List a tenant's runs, newest first (or by another sort), keyset-paged" })
   @ApiParam({ name: 'tenant', description: 'tenant slug' })
   @ApiQuery({ name: 'type', required: false, description: 'run type, e.g. drift.generate' })
   @ApiQuery({ name: 'status', required: false, enum: BUCKETS, description: 'status bucket' })
@@ -44,6 +52,20 @@ export class RunsApiController {
   @ApiQuery({ name: 'preset', required: false, enum: ['24h', '7d', '30d'] })
   @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor of the previous page' })
   @ApiQuery({ name: 'limit', required: false, description: '1–100, default 25' })
+  @ApiQuery({
+    name: 'reason',
+    required: false,
+    enum: REASON_CODES,
+    description: 'the failure reason a run shows',
+  })
+  @ApiQuery({
+    name: 'initiator',
+    required: false,
+    description: '"me" (runs the caller started), "system" (nobody did) or a user id',
+  })
+  @ApiQuery({ name: 'q', required: false, description: 'a run id, or the start of a target name' })
+  @ApiQuery({ name: 'sort', required: false, enum: RUN_SORT_KEYS, description: 'default created' })
+  @ApiQuery({ name: 'order', required: false, enum: ['desc', 'asc'], description: 'default desc' })
   @ApiOkResponse({ description: '{ "data": [run], "next_cursor": string|null }' })
   @ApiResponse({ status: 400, description: 'a filter value is invalid; the message says which' })
   @ApiResponse({ status: 401, description: 'no valid token or session' })
@@ -54,11 +76,14 @@ export class RunsApiController {
     // The API pages one way, by next_cursor; "newer" belongs to the HTML pager.
     if (f.direction === 'newer')
       throw AppError.badRequest('"newer" is not supported by the API: page with "cursor" (next_cursor).');
-    const page = await this.query.list(toListFilter(tenant.id, f), true);
+    const page = await this.query.list(
+      await listFilterOf(this.query, [tenant.id], f, req.principal.id),
+      true,
+    );
     const last = page.rows[page.rows.length - 1];
     return {
       data: page.rows.map((r) => runJson(r, tenant.slug, false)),
-      next_cursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+      next_cursor: page.hasMore && last ? encodeCursor(cursorAfter(last, f.sort?.by ?? 'created')) : null,
     };
   }
 

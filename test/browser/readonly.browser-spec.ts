@@ -24,7 +24,7 @@ const STARTS = /\/(inventory\/sync|drift\/generate|add-policies|backup-sets|rena
 
 /**
  * Enabled controls on the page that would start or change something: submit buttons of POST forms
- * other than signing out and marking one's own notifications read.
+ * other than signing out, marking one's own notifications read and saving one's own filter views.
  */
 async function enabledStartControls(page: Page): Promise<string[]> {
   return page.evaluate((starts) => {
@@ -33,7 +33,12 @@ async function enabledStartControls(page: Page): Promise<string[]> {
     for (const form of Array.from(document.querySelectorAll('form'))) {
       if (form.method.toLowerCase() !== 'post') continue;
       const action = new URL(form.action, location.href).pathname;
-      if (action === '/logout' || action.startsWith('/admin/notifications')) continue;
+      if (
+        action === '/logout' ||
+        action.startsWith('/admin/notifications') ||
+        /\/operations\/views(\/|$)/.test(action)
+      )
+        continue;
       for (const b of Array.from(form.querySelectorAll('button, input[type="submit"]'))) {
         if (!b.disabled) found.push(`${action}: ${(b.textContent ?? '').trim()}`);
       }

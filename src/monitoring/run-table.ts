@@ -1,0 +1,237 @@
+import { AppError } from '../common/app-error';
+import {
+  BUCKET_LABELS,
+  BUCKETS,
+  cursorAfter,
+  OperationRun,
+  REASON_CODES,
+  REASON_LABELS,
+  RUN_SORT_KEYS,
+  type ReasonCode,
+  type RunListFilter,
+  type RunPage,
+  RunsQueryService,
+  type RunSortKey,
+  type RunTotal,
+} from '../runs';
+import {
+  encodeCursor,
+  filterQuery,
+  PAGE_SIZE,
+  PAGE_SIZES,
+  toListFilter,
+  type RunFilters,
+} from './run-filters';
+
+const SORT_LABELS: Record<RunSortKey, string> = {
+  created: 'Created',
+  duration: 'Duration',
+  failed: 'Failed',
+};
+
+/** What the filter form shows: the filters in effect, or (after a bad filter) what was typed. */
+export interface FilterFormValues {
+  type: string;
+  status: string;
+  from: string;
+  to: string;
+  reason: string;
+  initiator: string;
+  q: string;
+  limit: string;
+}
+
+function toInputValue(d: Date | undefined): string {
+  return d ? d.toISOString().slice(0, 16) : '';
+}
+
+export function formValuesOf(f: RunFilters): FilterFormValues {
+  return {
+    type: f.type ?? '',
+    status: f.bucket ?? '',
+    from: f.preset ? '' : toInputValue(f.from),
+    to: toInputValue(f.to),
+    reason: f.reason ?? '',
+    initiator: f.initiator === undefined ? '' : String(f.initiator),
+    q: f.search ?? '',
+    limit: String(f.limit),
+  };
+}
+
+/** The raw query as typed, for the form shown again beside its error (never trusted beyond display). */
+export function typedValuesOf(q: Record<string, unknown>): FilterFormValues {
+  const s = (k: string) => (typeof q[k] === 'string' ? (q[k] as string).slice(0, 200) : '');
+  return {
+    type: s('type'),
+    status: s('status'),
+    from: s('from'),
+    to: s('to'),
+    reason: s('reason'),
+    initiator: s('initiator'),
+    q: s('q'),
+    limit: s('limit') || String(PAGE_SIZE),
+  };
+}
+
+/** The select boxes and inputs of the filter form, with the given values chosen. */
+export function filterFormModel(
+  v: FilterFormValues,
+  types: Array<{ type: string; label: string }>,
+  signedIn: boolean,
+) {
+  const initiators = [
+    { value: '', label: 'Anyone' },
+    ...(signedIn ? [{ value: 'me', label: 'My runs' }] : []),
+    { value: 'system', label: 'System (nobody started them)' },
+  ];
+  if (v.initiator && !initiators.some((o) => o.value === v.initiator))
+    initiators.push({
+      value: v.initiator,
+      label: /^\d+$/.test(v.initiator) ? `User #${v.initiator}` : v.initiator,
+    });
+  return {
+    form: v,
+    types: types.map((t) => ({ ...t, selected: t.type === v.type })),
+    buckets: BUCKETS.map((b) => ({ value: b, label: BUCKET_LABELS[b], selected: b === v.status })),
+    reasons: REASON_CODES.map((r) => ({ value: r, label: REASON_LABELS[r], selected: r === v.reason })),
+    initiators: initiators.map((o) => ({ ...o, selected: o.value === v.initiator })),
+    pageSizes: PAGE_SIZES.map((n) => ({ value: n, selected: String(n) === v.limit })),
+    fromValue: v.from,
+    toValue: v.to,
+    filtered: Boolean(v.type || v.status || v.from || v.to || v.reason || v.initiator || v.q),
+  };
+}
+
+/** The columns a row adds to the run summary: what it acts on and why it failed. */
+export function rowExtras(run: OperationRun) {
+  const reason = run.topReason;
+  return {
+    target: run.target,
+    // The stored duration (what the column sorts by) once the run has ended; a live one meanwhile.
+    ...(run.durationMs !== null ? { durationMs: run.durationMs } : {}),
+    reason,
+    reasonLabel: reason ? (REASON_LABELS[reason as ReasonCode] ?? reason) : null,
+  };
+}
+
+/** The sortable headers: each a link to its sort (the current one flips its order), with aria-sort. */
+export function sortHeaders(base: string, f: RunFilters) {
+  const current = f.sort ?? { by: 'created' as RunSortKey, dir: 'desc' as const };
+  return Object.fromEntries(
+    RUN_SORT_KEYS.map((by) => {
+      const on = current.by === by;
+      const dir = on && current.dir === 'desc' ? 'asc' : 'desc';
+      const label = SORT_LABELS[by];
+      return [
+        by,
+        {
+          label,
+          href: base + filterQuery(f, { sort: by, order: dir }),
+          ariaSort: on ? (current.dir === 'desc' ? 'descending' : 'ascending') : null,
+          arrow: on ? (current.dir === 'desc' ? '↓' : '↑') : '',
+          title: `Sort by ${label.toLowerCase()}, ${dir === 'desc' ? 'largest or newest first' : 'smallest or oldest first'}`,
+        },
+      ];
+    }),
+  ) as Record<
+    RunSortKey,
+    { label: string; href: string; ariaSort: string | null; arrow: string; title: string }
+  >;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * "1–25 of 412" (or "of more than 1,000" where the total was counted up to its cap). The position is
+ * carried by the pager's links; a page reached without it shows the total alone.
+ */
+export function rangeText(pos: number | undefined, shown: number, total: RunTotal, atTop: boolean): string {
+  const of = total.exact ? fmt(total.n) : `more than ${fmt(total.n)}`;
+  if (!shown) return '';
+  const start = atTop ? 0 : pos;
+  if (start === undefined) return `${of} run${total.exact && total.n === 1 ? '' : 's'} in all`;
+  return `${fmt(start + 1)}–${fmt(start + shown)} of ${of}`;
+}
+
+/** Links of the keyset pager: older/newer keep the sort, the filters and where the page starts. */
+export function pagerModel(base: string, f: RunFilters, page: RunPage) {
+  const by = f.sort?.by ?? 'created';
+  const first = page.rows[0];
+  const last = page.rows[page.rows.length - 1];
+  const hasOlder = f.direction === 'older' ? page.hasMore : true;
+  const hasNewer = f.direction === 'newer' ? page.hasMore : Boolean(f.cursor);
+  const pos = f.cursor ? f.pos : 0;
+  return {
+    olderHref:
+      hasOlder && last
+        ? base +
+          filterQuery(f, {
+            cursor: encodeCursor(cursorAfter(last, by)),
+            pos: pos === undefined ? undefined : String(pos + page.rows.length),
+          })
+        : null,
+    newerHref:
+      hasNewer && first
+        ? base +
+          filterQuery(f, {
+            newer: encodeCursor(cursorAfter(first, by)),
+            pos: pos === undefined ? undefined : String(Math.max(0, pos - f.limit)),
+          })
+        : null,
+    firstHref: base + filterQuery(f),
+    isFirstPage: !f.cursor,
+    // The filter form keeps the sort the headers chose (hidden fields), so applying a filter keeps it.
+    sortedBy: f.sort ? by : null,
+    sortedAsc: f.sort?.dir === 'asc',
+  };
+}
+
+/** The filters of a list as a saved view keeps them: everything but paging. */
+export function viewQuery(f: RunFilters): string {
+  return filterQuery(f).slice(1);
+}
+
+/** The filters as the runs query takes them, a search resolved to its run id and targets. */
+export async function listFilterOf(
+  query: RunsQueryService,
+  tenantIds: number[],
+  f: RunFilters,
+  me: number,
+): Promise<RunListFilter> {
+  const listFilter = toListFilter(tenantIds[0] ?? 0, f, me);
+  if (tenantIds.length !== 1) listFilter.tenantIds = tenantIds;
+  if (f.search) listFilter.search = await query.resolveSearch(tenantIds, f.search);
+  return listFilter;
+}
+
+/** Runs a bulk action takes at once: the longest page. */
+export const MAX_BULK = 100;
+
+/** The run ids ticked on a list (`run_ids`, or `run_ids[]` as some clients name them), or a readable 400. */
+export function bulkIds(body: unknown): number[] {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const raw = b.run_ids ?? b['run_ids[]'];
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (!list.length)
+    throw AppError.invalid({ run_ids: 'Select at least one run first: tick the boxes beside the runs.' });
+  if (list.length > MAX_BULK)
+    throw AppError.invalid({
+      run_ids: `At most ${MAX_BULK} runs at once (${list.length.toLocaleString('en-US')} were selected): select fewer, a page at a time.`,
+    });
+  const ids = list.map((v) => (typeof v === 'string' && /^[1-9]\d{0,14}$/.test(v) ? Number(v) : NaN));
+  if (ids.some((id) => Number.isNaN(id)))
+    throw AppError.invalid({ run_ids: 'A selected run is not a run id: reload the list and select again.' });
+  return [...new Set(ids)];
+}
+
+/** Where a form on the list came from (its `back` field): the list's query string, or nothing. */
+export function backQuery(body: unknown): string {
+  const back = (body as Record<string, unknown> | undefined)?.back;
+  return typeof back === 'string' && back.length <= 2000 && /^\?[^\s#]*$/.test(back) ? back : '';
+}
+
+/** "3 cancelled, 1 had already ended": the non-zero parts, in order. */
+export function countedSummary(parts: Array<[number, string]>): string {
+  const said = parts.filter(([n]) => n > 0).map(([n, what]) => `${n.toLocaleString('en-US')} ${what}`);
+  return said.length ? `${said.join(', ')}.` : 'Nothing was changed.';
+}
