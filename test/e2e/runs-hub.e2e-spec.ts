@@ -507,11 +507,22 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
         }) as typeof qr.query;
         return qr;
       });
+      // On MySQL a statement outside a transaction goes straight to the driver's pool (Db.onPool).
+      type PoolQuery = (this: unknown, ...args: unknown[]) => unknown;
+      const pool = (ds.driver as unknown as { pool?: { query: PoolQuery } }).pool;
+      const poolQuery = ds.options.type === 'mysql' ? pool?.query : undefined;
+      if (pool && poolQuery)
+        pool.query = function (this: unknown, ...args: unknown[]) {
+          const [sql, params] = args;
+          seen.push({ sql: String(sql), params: Array.isArray(params) ? params : [] });
+          return poolQuery.apply(this, args);
+        };
       try {
         await work();
       } finally {
         spy.mockRestore();
         for (const [qr, query] of wrapped) qr.query = query;
+        if (pool && poolQuery) pool.query = poolQuery;
       }
       const id = runId();
       return seen
