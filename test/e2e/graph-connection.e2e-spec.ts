@@ -321,7 +321,9 @@ describe('Microsoft Graph: connecting tenants and reading them for real', () => 
     const tested = await check('permco');
     expect(tested.statusBucket).toBe('partial');
     const page = decodeHtml((await admin.agent.get('/admin/t/permco/connection').expect(200)).text);
-    expect(page).toMatch(/App protection<\/td>\s*<td[^>]*><span class="badge badge-failed">Permission denied/);
+    expect(page).toMatch(
+      /App protection<\/td>\s*<td[^>]*><span class="badge badge-failed">Permission denied/,
+    );
   }, 180_000);
 
   it('a wrong secret fails the test with credentials_invalid and the AADSTS code, and the secret is nowhere', async () => {
