@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './stats';
+import { freePort } from '../src/queue/embedded-redis';
 
 /**
  * A web server in a Node process of its own, loaded through ts-node's transpile-only hook as
@@ -40,6 +40,9 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** A loopback port nothing listens on right now (the embedded Redis picks its port the same way). */
+export { freePort };
+
 /**
  * The bench's environment without any of the app's settings (the keys `.env.example` lists), so that
  * a server or `npm start` gets exactly the settings the bench gives it.
@@ -49,18 +52,6 @@ export function envWithoutAppSettings(): NodeJS.ProcessEnv {
   const keys = readFileSync(join(ROOT, '.env.example'), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm);
   for (const [, key] of keys) delete env[key];
   return env;
-}
-
-/** A loopback port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function exited(child: ChildProcess): boolean {
