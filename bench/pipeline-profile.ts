@@ -7,6 +7,7 @@
  *
  *   npx ts-node --transpile-only bench/pipeline-profile.ts [--seconds=6] [--log=warn|info]
  *     [--pages=hello,rows,healthz,help,list,apiToken,apiSession,bell] [--keep-profiles=DIR]
+ *     [--sql=true]  (instead of profiling: the SQL statements one warm request of each page sends)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -107,6 +108,37 @@ function summarize(p: Profile, requests: number) {
   ].join('\n');
 }
 
+/**
+ * The SQL statements one request of each page sends (MariaDB's general log, this database's only),
+ * warm: each page is requested once before, so caches are as they are under load.
+ */
+async function printStatements(
+  backends: Awaited<ReturnType<typeof createBackends>>,
+  pages: Array<{ key: string; server: ServerProcess; path: string; headers: Array<Record<string, string>> }>,
+): Promise<void> {
+  const conn = await backends.admin();
+  try {
+    await conn.query("SET GLOBAL log_output = 'TABLE'");
+    for (const p of pages) {
+      await conn.query('TRUNCATE mysql.general_log');
+      await conn.query('SET GLOBAL general_log = 1');
+      await getOk(p.server.baseUrl, p.path, p.headers[0]);
+      await sleep(50);
+      await conn.query('SET GLOBAL general_log = 0');
+      const [rows] = await conn.query(
+        "SELECT CAST(argument AS CHAR) AS q FROM mysql.general_log WHERE command_type IN ('Query', 'Execute') AND CAST(argument AS CHAR) NOT LIKE '%general_log%'",
+      );
+      const qs = (rows as Array<{ q: string }>).map((r) => r.q.replace(/\s+/g, ' ').slice(0, 220));
+      process.stdout.write(
+        `\n## ${p.key} ${p.path}: ${qs.length} statements\n${qs.map((q) => `  ${q}`).join('\n')}\n`,
+      );
+    }
+  } finally {
+    await conn.query('SET GLOBAL general_log = 0');
+    await conn.end();
+  }
+}
+
 async function waitForProfile(dir: string, n: number): Promise<Profile> {
   const file = join(dir, `${n}.cpuprofile`);
   for (let k = 0; k < 200 && !existsSync(file); k++) await sleep(50);
@@ -187,6 +219,13 @@ async function main(): Promise<void> {
       { key: 'bell', server: app, path: '/admin/notifications/bell', headers: sessions },
     ].filter((p) => wanted.includes(p.key));
     for (const p of pages) await getOk(p.server.baseUrl, p.path, p.headers[0]);
+    if (arg('sql', '') === 'true') {
+      await printStatements(
+        backends,
+        pages.filter((p) => p.server === app),
+      );
+      return;
+    }
     load = LoadGen.start(0);
     const counts = new Map<string, number>();
     for (const p of pages) {

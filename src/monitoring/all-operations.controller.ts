@@ -73,8 +73,7 @@ export class AllOperationsController {
     const tenants = this.tenantsOf(req);
     const filters = this.parse(q);
     const bySlug = new Map(tenants.map((t) => [t.tenantId, t]));
-    const listFilter = await listFilterOf(
-      this.query,
+    const listFilter = listFilterOf(
       tenants.map((t) => t.tenantId),
       filters,
       req.principal.id,
@@ -104,7 +103,7 @@ export class AllOperationsController {
   ) {
     const ids = tenants.map((t) => t.tenantId);
     const byId = new Map(tenants.map((t) => [t.tenantId, t]));
-    const listFilter = await listFilterOf(this.query, ids, f, req.principal.id);
+    const listFilter = listFilterOf(ids, f, req.principal.id);
     let page = ids.length ? await this.query.list(listFilter) : { rows: [], hasMore: false };
     if (f.direction === 'newer' && !page.hasMore) {
       f.cursor = undefined;

@@ -10,7 +10,6 @@ import {
   type ReasonCode,
   type RunListFilter,
   type RunPage,
-  RunsQueryService,
   type RunSortKey,
   type RunTotal,
 } from '../runs';
@@ -191,16 +190,11 @@ export function viewQuery(f: RunFilters): string {
   return filterQuery(f).slice(1);
 }
 
-/** The filters as the runs query takes them, a search resolved to its run id and targets. */
-export async function listFilterOf(
-  query: RunsQueryService,
-  tenantIds: number[],
-  f: RunFilters,
-  me: number,
-): Promise<RunListFilter> {
+/** The filters as the runs query takes them (it resolves a search to its run id and targets). */
+export function listFilterOf(tenantIds: number[], f: RunFilters, me: number): RunListFilter {
   const listFilter = toListFilter(tenantIds[0] ?? 0, f, me);
   if (tenantIds.length !== 1) listFilter.tenantIds = tenantIds;
-  if (f.search) listFilter.search = await query.resolveSearch(tenantIds, f.search);
+  if (f.search) listFilter.searchText = f.search;
   return listFilter;
 }
 

@@ -76,10 +76,7 @@ export class RunsApiController {
     // The API pages one way, by next_cursor; "newer" belongs to the HTML pager.
     if (f.direction === 'newer')
       throw AppError.badRequest('"newer" is not supported by the API: page with "cursor" (next_cursor).');
-    const page = await this.query.list(
-      await listFilterOf(this.query, [tenant.id], f, req.principal.id),
-      true,
-    );
+    const page = await this.query.list(listFilterOf([tenant.id], f, req.principal.id), true);
     const last = page.rows[page.rows.length - 1];
     return {
       data: page.rows.map((r) => runJson(r, tenant.slug, false)),

@@ -33,6 +33,12 @@ export const SEARCH_TARGETS = 10;
 
 const DAY_MS = 86_400_000;
 
+/** The run id a search names: digits, with or without "#". */
+function searchedId(text: string): number | undefined {
+  const m = /^#?(\d{1,15})$/.exec(text);
+  return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
+}
+
 /** A UTC midnight, as the counters' day; undefined for any other instant. */
 function wholeDay(d: Date | undefined): string | undefined {
   return d && d.getTime() % DAY_MS === 0 ? rollupDay(d) : undefined;
@@ -55,6 +61,20 @@ export class RunsQueryService {
    * one row more than the page, and the lanes' rows are merged in the sort's order.
    */
   async list(filter: RunListFilter, full = false): Promise<RunPage> {
+    const found =
+      filter.searchText !== undefined && !filter.search
+        ? await this.searchWalk(filter, filter.searchText, full)
+        : await this.walk(filter, full);
+    const sort = filter.sort ?? DEFAULT_SORT;
+    const forward = filter.direction !== 'newer';
+    const merged = found.sort(walkOrder(sort, forward));
+    const rows = merged.slice(0, filter.limit);
+    if (!forward) rows.reverse();
+    return { rows, hasMore: merged.length > filter.limit };
+  }
+
+  /** Every lane's rows for one page (one more than the page each), unmerged. */
+  private async walk(filter: RunListFilter, full: boolean): Promise<OperationRun[]> {
     const sort = filter.sort ?? DEFAULT_SORT;
     const forward = filter.direction !== 'newer';
     const want = filter.limit + 1;
@@ -74,14 +94,37 @@ export class RunsQueryService {
         return rows;
       }),
     );
-    const merged = lanes.flat().sort(walkOrder(sort, forward));
-    const rows = merged.slice(0, filter.limit);
-    if (!forward) rows.reverse();
-    return { rows, hasMore: merged.length > filter.limit };
+    return lanes.flat();
+  }
+
+  /**
+   * A typed search's rows in one round trip when the text is a whole target name (what an operator
+   * pastes or a link carries): the target names it starts are read while the lanes of the text itself
+   * (and of the run id it may be) are walked. Only targets besides the text need a second walk; a text
+   * that names no target exactly costs that second walk for all of them, as resolving first would.
+   */
+  private async searchWalk(filter: RunListFilter, text: string, full: boolean): Promise<OperationRun[]> {
+    const id = searchedId(text);
+    const tenantIds = filter.tenantIds ?? [filter.tenantId];
+    const [targets, guessed] = await Promise.all([
+      this.repo.targetsStartingWith(tenantIds, text, SEARCH_TARGETS),
+      this.walk({ ...filter, search: { id, targets: [text] } }, full),
+    ]);
+    const known = new Set(targets);
+    // The database may compare names without case; a row of a target the search did not name
+    // (beyond the first SEARCH_TARGETS) means the guess was wider than the search: walk it properly.
+    const usable = known.has(text) && guessed.every((r) => r.id === id || known.has(r.target ?? ''));
+    const rest = targets.filter((t) => !usable || t !== text);
+    const more = rest.length ? await this.walk({ ...filter, search: { targets: rest } }, full) : [];
+    const rows = usable ? [...guessed, ...more] : [...guessed.filter((r) => r.id === id), ...more];
+    // A target equal to the text in the database's collation is walked twice: each run once.
+    const seen = new Set<number>();
+    return rows.filter((r) => !seen.has(r.id) && seen.add(r.id));
   }
 
   /** Every matching run, in the list's order, a batch at a time (the CSV export: any size, little memory). */
   async *batches(filter: RunListFilter, size = 500): AsyncGenerator<OperationRun[]> {
+    filter = await this.resolved(filter);
     const by = (filter.sort ?? DEFAULT_SORT).by;
     let cursor = undefined;
     for (;;) {
@@ -98,6 +141,7 @@ export class RunsQueryService {
    * is counted on its own index range up to COUNT_CAP, and beyond that the total is "more than".
    */
   async total(filter: RunListFilter): Promise<RunTotal> {
+    filter = await this.resolved(filter);
     const fromDay = wholeDay(filter.from);
     const toDay = wholeDay(filter.to);
     const counted =
@@ -126,9 +170,16 @@ export class RunsQueryService {
 
   /** What a search names: a run id (digits, with or without "#"), and targets whose name starts with it. */
   async resolveSearch(tenantIds: number[], text: string): Promise<NonNullable<RunListFilter['search']>> {
-    const id = /^#?(\d{1,15})$/.exec(text);
+    const id = searchedId(text);
     const targets = await this.repo.targetsStartingWith(tenantIds, text, SEARCH_TARGETS);
-    return { ...(id && Number(id[1]) > 0 ? { id: Number(id[1]) } : {}), targets };
+    return { ...(id !== undefined ? { id } : {}), targets };
+  }
+
+  /** The filter with its typed search resolved (for the reads that need the names first). */
+  private async resolved(filter: RunListFilter): Promise<RunListFilter> {
+    if (filter.searchText === undefined || filter.search) return filter;
+    const search = await this.resolveSearch(filter.tenantIds ?? [filter.tenantId], filter.searchText);
+    return { ...filter, search };
   }
 
   /** The SQL a list page runs first (what the benchmark EXPLAINs). */

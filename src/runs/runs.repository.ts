@@ -43,6 +43,11 @@ export interface RunListFilter {
   initiator?: { userId: number | null };
   /** A search, resolved: the run with this id, and the runs of these targets (exact names). */
   search?: { id?: number; targets: string[] };
+  /**
+   * A search as typed, not yet resolved (RunsQueryService resolves it, for a page in the same round
+   * trip as the run walk when the text is a whole target name). Never reaches the repository.
+   */
+  searchText?: string;
   from?: Date;
   /** Exclusive upper bound. */
   to?: Date;
@@ -393,6 +398,8 @@ export class RunsRepository {
    * read and sort every matching row.
    */
   lanes(filter: RunListFilter): Lane[] {
+    if (filter.searchText !== undefined && !filter.search)
+      throw new Error('a typed search must be resolved (RunsQueryService) before its runs are read');
     const tenants = filter.tenantIds ?? [filter.tenantId];
     if (!filter.search) return tenants.map((tenantId) => ({ tenantId, where: [], params: [] }));
     const { id, targets } = filter.search;

@@ -194,6 +194,9 @@ describe('columns and filters', () => {
     ['reason=provider_throttled&status=partial', (s: Seed) => s.reason === 'provider_throttled'],
     ['initiator=system', (s: Seed) => s.userId === null],
     ['q=set%20a', (s: Seed) => s.target === 'Set Alpha'],
+    ['q=Set%20Alpha', (s: Seed) => s.target === 'Set Alpha'],
+    ['q=set%20alpha', (s: Seed) => s.target === 'Set Alpha'],
+    ['q=Set', (s: Seed) => s.target.startsWith('Set ')],
     ['q=SCOPE', (s: Seed) => s.target === 'Scope windows'],
     ['q=%3Dcmd', (s: Seed) => s.target === '=cmd|calc'],
     ['reason=not_found&initiator=system', (s: Seed) => s.reason === 'not_found' && s.userId === null],
@@ -204,6 +207,32 @@ describe('columns and filters', () => {
     expect(idsIn(res.text)).toEqual(expected);
     expect(res.text).toContain(`1–${expected.length} of ${expected.length}`);
   });
+
+  // A whole target name is walked while the names are looked up (one round trip); a prefix, another
+  // case, or a name that is also a prefix of others each need the second walk. Every page, both ways.
+  it.each(['Set%20Alpha', 'set%20alpha', 'Set', 'Set%20', 'S', '%3Dcmd%7Ccalc'])(
+    'the API pages a search for %s to the same runs as the filter says',
+    async (q) => {
+      const text = decodeURIComponent(q).toLowerCase();
+      const expected = expectedOrder(
+        seeds.filter((s) => s.target.toLowerCase().startsWith(text)),
+        'created',
+        'desc',
+      );
+      expect(expected.length).toBeGreaterThan(0);
+      const got: number[] = [];
+      let cursor: string | null = null;
+      for (let k = 0; k < 40; k++) {
+        const res = await admin.agent
+          .get(`/api/v1/tenants/tools/runs?q=${q}&limit=7${cursor ? `&cursor=${cursor}` : ''}`)
+          .expect(200);
+        got.push(...res.body.data.map((r: { id: number }) => r.id));
+        cursor = res.body.next_cursor;
+        if (!cursor) break;
+      }
+      expect(got).toEqual(expected);
+    },
+  );
 
   it('finds a run by its id, with or without "#"', async () => {
     const one = seeds[17];
