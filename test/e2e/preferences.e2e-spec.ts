@@ -1,4 +1,5 @@
 import { decodeHtml } from '../factories/flows';
+import { insertRun } from '../factories/runs';
 import { createTestApp, login, Session, TestApp } from '../factories/test-app';
 
 /**
@@ -77,6 +78,24 @@ describe('profile: theme and time zone', () => {
     const html = decodeHtml((await operator.agent.get('/admin/profile').expect(200)).text);
     expect(html).toMatch(/<html lang="en" data-theme="dark">/);
     expect(html).toMatch(/title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d America\/New_York · [\d-]+ [\d:]+ UTC"/);
+    // A run's page says when it was queued, started and finished as text: local time, then UTC.
+    const contoso = Number((await t.dataSource.query("SELECT id FROM tenants WHERE slug = 'contoso'"))[0].id);
+    const runId = await insertRun(t.dataSource, {
+      tenantId: contoso,
+      type: 'inventory.sync',
+      status: 'completed',
+      createdAt: new Date('2026-07-01T12:00:00Z'),
+      succeeded: 1,
+    });
+    const run = decodeHtml(
+      (await operator.agent.get(`/admin/t/contoso/operations/${runId}`).expect(200)).text,
+    );
+    for (const label of ['Queued', 'Started', 'Finished'])
+      expect(run).toMatch(
+        new RegExp(
+          `<dt>${label}</dt><dd><time[^>]*>[^<]+</time> \\(2026-07-01 08:00:00 America/New_York · 2026-07-01 12:00:00 UTC\\)</dd>`,
+        ),
+      );
   });
 
   it('goes back to the device’s theme and UTC only', async () => {
