@@ -223,10 +223,10 @@ describe('columns and filters', () => {
       const got: number[] = [];
       let cursor: string | null = null;
       for (let k = 0; k < 40; k++) {
-        const res = await admin.agent
+        const res: { body: { data: Array<{ id: number }>; next_cursor: string | null } } = await admin.agent
           .get(`/api/v1/tenants/tools/runs?q=${q}&limit=7${cursor ? `&cursor=${cursor}` : ''}`)
           .expect(200);
-        got.push(...res.body.data.map((r: { id: number }) => r.id));
+        got.push(...res.body.data.map((r) => r.id));
         cursor = res.body.next_cursor;
         if (!cursor) break;
       }
