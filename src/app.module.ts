@@ -18,7 +18,7 @@ import { InventoryModule } from './inventory';
 import { MonitoringModule } from './monitoring';
 import { NotificationsModule } from './notifications';
 import { PoliciesModule } from './policies';
-import { QueueModule } from './queue';
+import { CacheBusModule, QueueModule } from './queue';
 import { RunsModule } from './runs';
 import { TenantsModule } from './tenants';
 import { HttpExceptionFilter, ViewLocals } from './web';
@@ -42,6 +42,7 @@ export class AppModule {
         EventEmitterModule.forRoot({ wildcard: false }),
         DatabaseModule,
         QueueModule,
+        CacheBusModule,
         TenantsModule,
         AuthModule,
         AdminModule,

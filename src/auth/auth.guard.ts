@@ -37,7 +37,7 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
 
     const userId = await this.identify(req);
-    const principal = userId ? await this.auth.principalFor(userId) : null;
+    const principal = userId ? await this.auth.principalFor(userId, req.authState) : null;
     if (!principal) throw new AppError('unauthenticated', 'Please sign in to continue.');
     req.principal = principal;
     req.ability = this.abilities.forPrincipal(principal);
@@ -109,10 +109,11 @@ export class AuthGuard implements CanActivate {
     // and an Authorization header sent to them means nothing.
     if (isApiTokenRequest(req)) {
       const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization!);
-      const userId = match ? await this.auth.userIdForToken(match[1]) : null;
-      if (!userId) throw new AppError('unauthenticated', 'The API token is missing, malformed or revoked.');
+      const found = match ? await this.auth.userIdForToken(match[1]) : null;
+      if (!found) throw new AppError('unauthenticated', 'The API token is missing, malformed or revoked.');
       req.authVia = 'token';
-      return userId;
+      req.authState = found.state;
+      return found.userId;
     }
     const sessionUser = (req.session as { userId?: number } | undefined)?.userId;
     if (sessionUser) req.authVia = 'session';

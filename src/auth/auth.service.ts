@@ -11,7 +11,7 @@ import { normalizeEmail } from './email';
 import { AppError } from '../common/app-error';
 import { canonicalTimeZone } from '../web';
 import { ApiToken, THEMES, User } from './user';
-import { UsersRepository } from './users.repository';
+import { type AuthState, UsersRepository } from './users.repository';
 
 const TOKEN_PREFIX = 'ohub_';
 /** A principal is re-read at least this often even when nothing says it changed. */
@@ -71,8 +71,9 @@ export class AuthService {
    * their access moves on (role, membership, archive, deactivation, platform admin — in any process),
    * so a principal is reused only while nothing about it can have changed.
    */
-  async principalFor(userId: number): Promise<Principal | null> {
-    const state = await this.users.authState(userId);
+  async principalFor(userId: number, known?: AuthState | null): Promise<Principal | null> {
+    // The session or token read of this very request may already have brought the auth state along.
+    const state = known ?? (await this.users.authState(userId));
     if (!state?.active) {
       this.principals.delete(userId);
       return null;
@@ -148,7 +149,7 @@ export class AuthService {
     return { token, id };
   }
 
-  async userIdForToken(token: string): Promise<number | null> {
+  async userIdForToken(token: string): Promise<{ userId: number; state: AuthState } | null> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
     const row = await this.users.tokenByHash(sha256(token));
     if (!row) return null;
@@ -156,7 +157,7 @@ export class AuthService {
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
       await this.users.touchToken(row.id, new Date());
     }
-    return row.userId;
+    return { userId: row.userId, state: row.state };
   }
 
   listTokens(userId: number): Promise<ApiToken[]> {

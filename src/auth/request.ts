@@ -1,6 +1,7 @@
 import type { WebRequest } from '../web';
 import type { AppAbility, Principal } from './ability.factory';
 import type { Role } from '../tenants';
+import type { AuthState } from './users.repository';
 
 export interface TenantContext {
   id: number;
@@ -20,4 +21,6 @@ export interface AuthedRequest extends WebRequest {
   tenant?: TenantContext;
   /** How the request authenticated: API tokens skip CSRF, sessions do not. */
   authVia?: 'session' | 'token';
+  /** The user's auth state, when the session or token read of this request brought it (AuthService.principalFor). */
+  authState?: AuthState | null;
 }

@@ -1,6 +1,7 @@
 import session from 'express-session';
 import { Db } from '../database/db';
 import { Dialect } from '../database/dialect';
+import type { AuthState } from './users.repository';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
@@ -11,6 +12,12 @@ type Callback<T = void> = (err?: unknown, value?: T) => void;
  * password change or a deactivation can end that user's sessions at once. Expired rows are pruned.
  */
 export class SqlSessionStore extends session.Store {
+  /**
+   * The auth state of each session's user, read with the session (one statement for both), until the
+   * request that asked for it takes it (takeAuthState). Bounded: an abandoned entry is dropped.
+   */
+  private readonly authStates = new Map<string, { userId: number | null; state: AuthState | null }>();
+
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
@@ -21,16 +28,42 @@ export class SqlSessionStore extends session.Store {
 
   override get(sid: string, cb: Callback<session.SessionData | null>): void {
     this.db
-      .query<{ data: string; expires_at: number | string }>(
-        'SELECT data, expires_at FROM sessions WHERE id = ?',
+      .query<{
+        data: string;
+        expires_at: number | string;
+        user_id: number | string | null;
+        auth_version: number | string | null;
+        deactivated_at: unknown;
+      }>(
+        `SELECT s.data, s.expires_at, s.user_id, u.auth_version, u.deactivated_at
+         FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = ?`,
         [sid],
       )
       .then((rows) => {
         const row = rows[0];
         if (!row || Number(row.expires_at) <= Date.now()) return cb(undefined, null);
+        if (this.authStates.size >= 1000) this.authStates.clear();
+        this.authStates.set(sid, {
+          userId: row.user_id === null ? null : Number(row.user_id),
+          state:
+            row.auth_version === null
+              ? null
+              : { version: Number(row.auth_version), active: row.deactivated_at == null },
+        });
         cb(undefined, JSON.parse(row.data) as session.SessionData);
       })
       .catch((e) => cb(e));
+  }
+
+  /**
+   * The auth state read with this session just now (undefined when it was not read here): the session
+   * middleware hands it to the request at once, so it is never older than the request.
+   */
+  takeAuthState(sid: string, userId: number | undefined): AuthState | null | undefined {
+    const read = this.authStates.get(sid);
+    this.authStates.delete(sid);
+    // Only for the user the session names (its row's user_id is written with every save).
+    return read && userId !== undefined && read.userId === userId ? read.state : undefined;
   }
 
   override set(sid: string, sess: session.SessionData, cb?: Callback): void {

@@ -11,6 +11,7 @@ import { Dialect } from '../database/dialect';
 import { APP_CONFIG } from '../config/config.module';
 import { isApiTokenRequest } from './csrf';
 import { SqlSessionStore } from './session-store';
+import type { AuthState } from './users.repository';
 
 export const SESSION_COOKIE = 'ops.sid';
 const SESSION_HOURS = 12;
@@ -71,6 +72,11 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     return (req: Request, res: Response, next: NextFunction) => {
       if (skip(req) || isApiTokenRequest(req)) return next();
       handler(req, res, (err?: unknown) => {
+        // The session row's user state, read in the same statement: the principal needs no read of its own.
+        const state = req.sessionID
+          ? this.store.takeAuthState(req.sessionID, (req.session as { userId?: number } | undefined)?.userId)
+          : undefined;
+        if (state !== undefined) (req as Request & { authState?: AuthState | null }).authState = state;
         if (!err) return next();
         this.logger.error({ err, path: req.path }, 'session store unavailable');
         // A save that fails after the response went out (express-session saves on res.end) has

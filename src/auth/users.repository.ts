@@ -4,6 +4,12 @@ import { Dialect } from '../database/dialect';
 import { placeholders, readDate, readNum } from '../database/sql';
 import { ApiToken, Theme, THEMES, User } from './user';
 
+/** What decides whether a cached principal is still good: the user's auth version, and not deactivated. */
+export interface AuthState {
+  version: number;
+  active: boolean;
+}
+
 const USER_COLUMNS = 'id, email, name, is_ops, created_at, deactivated_at, last_sign_in_at, theme, timezone';
 const TOKEN_COLUMNS = 'id, user_id, name, token_prefix, created_at, last_used_at, revoked_at';
 
@@ -139,7 +145,7 @@ export class UsersRepository {
   }
 
   /** What a cached principal is checked against: bumped by every change to the user's access. */
-  async authState(id: number): Promise<{ version: number; active: boolean } | null> {
+  async authState(id: number): Promise<AuthState | null> {
     const [row] = await this.db.query('SELECT auth_version, deactivated_at FROM users WHERE id = ?', [id]);
     return row ? { version: readNum(row.auth_version), active: row.deactivated_at == null } : null;
   }
@@ -176,14 +182,22 @@ export class UsersRepository {
   }
 
   /** The live token with this hash, of a user who is not deactivated: its id, owner and last use. */
-  async tokenByHash(hash: string): Promise<{ id: number; userId: number; lastUsedAt: Date | null } | null> {
+  /** A live token's row, with its user's auth state (one read answers both for an API request). */
+  async tokenByHash(
+    hash: string,
+  ): Promise<{ id: number; userId: number; lastUsedAt: Date | null; state: AuthState } | null> {
     const [row] = await this.db.query(
-      `SELECT t.id, t.user_id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+      `SELECT t.id, t.user_id, t.last_used_at, u.auth_version FROM api_tokens t JOIN users u ON u.id = t.user_id
        WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.deactivated_at IS NULL`,
       [hash],
     );
     return row
-      ? { id: readNum(row.id), userId: readNum(row.user_id), lastUsedAt: readDate(row.last_used_at) }
+      ? {
+          id: readNum(row.id),
+          userId: readNum(row.user_id),
+          lastUsedAt: readDate(row.last_used_at),
+          state: { version: readNum(row.auth_version), active: true },
+        }
       : null;
   }
 

@@ -51,7 +51,13 @@ export function appPino(level: string, out: LogOutput = process.stdout): pino.Lo
       },
     },
   };
-  if (logFormat(out) === 'json') return out === process.stdout ? pino(options) : pino(options, out);
+  if (logFormat(out) === 'json')
+    return out === process.stdout
+      ? // Written behind: lines logged while a write is under way go out together in the next one (one
+        // system call for many requests under load, each line at once when it is quiet), and whatever
+        // is still buffered is written synchronously when the process exits.
+        pino(options, pino.destination({ dest: 1, sync: false }))
+      : pino(options, out);
   const colors = !process.env.NO_COLOR;
   return pino(options, {
     write: (line: string) => out.write(`${prettyLine(JSON.parse(line) as LogRecord, colors)}\n`),

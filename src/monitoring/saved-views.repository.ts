@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Db } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { readNum } from '../database/sql';
+import { BusCache, CacheBus } from '../queue';
 
 export interface SavedView {
   id: number;
@@ -10,20 +11,30 @@ export interface SavedView {
   query: string;
 }
 
-/** The saved_run_views table: a user's named Operations filters. */
+/**
+ * The saved_run_views table: a user's named Operations filters. The list on every Operations page is
+ * kept per user until that user saves or deletes one, in any process (CacheBus).
+ */
 @Injectable()
 export class SavedViewsRepository {
+  private readonly cache: BusCache<SavedView[]>;
+
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
-  ) {}
+    private readonly bus: CacheBus,
+  ) {
+    this.cache = new BusCache(bus, 'monitoring:saved-views');
+  }
 
-  async forUser(userId: number): Promise<SavedView[]> {
-    const rows = await this.db.query(
-      'SELECT id, name, query FROM saved_run_views WHERE user_id = ? ORDER BY name, id LIMIT 100',
-      [userId],
-    );
-    return rows.map((r) => ({ id: readNum(r.id), name: String(r.name), query: String(r.query) }));
+  forUser(userId: number): Promise<SavedView[]> {
+    return this.cache.get(userId, '', async () => {
+      const rows = await this.db.query(
+        'SELECT id, name, query FROM saved_run_views WHERE user_id = ? ORDER BY name, id LIMIT 100',
+        [userId],
+      );
+      return rows.map((r) => ({ id: readNum(r.id), name: String(r.name), query: String(r.query) }));
+    });
   }
 
   async count(userId: number): Promise<number> {
@@ -43,6 +54,7 @@ export class SavedViewsRepository {
       ['query'],
     );
     await this.db.exec(s.sql, s.params);
+    await this.bus.invalidate(this.cache.topic, [userId]);
   }
 
   /** False when the user has no view with this id (another user's included). */
@@ -51,6 +63,7 @@ export class SavedViewsRepository {
       id,
       userId,
     ]);
+    await this.bus.invalidate(this.cache.topic, [userId]);
     return affected > 0;
   }
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { WriteBehind } from '../common/write-behind';
 import { chunks } from '../database/sql';
+import { BusCache, CacheBus } from '../queue';
 import { NotificationInput, NotificationRow, NotificationsRepository } from './notifications.repository';
 
 export type { NotificationInput, NotificationRow };
@@ -25,7 +26,19 @@ export class NotificationsService implements OnApplicationShutdown {
     (batch) => this.write(batch),
   );
 
-  constructor(private readonly repo: NotificationsRepository) {}
+  /** Unread counts by user (the bell on every page), dropped in every process when they change. */
+  private readonly unread: BusCache<number>;
+
+  constructor(
+    private readonly repo: NotificationsRepository,
+    private readonly bus: CacheBus,
+  ) {
+    this.unread = new BusCache(bus, 'notifications:unread');
+  }
+
+  private changed(userIds: number[] | 'all'): Promise<void> {
+    return this.bus.invalidate(this.unread.topic, userIds === 'all' ? 'all' : [...new Set(userIds)]);
+  }
 
   /**
    * Queues a notification; queued ones are written together every few milliseconds (and on
@@ -71,6 +84,8 @@ export class NotificationsService implements OnApplicationShutdown {
         this.logger.error({ err: e, count: part.length }, 'could not store notifications');
       }
     }
+    // A removed queued notice belongs to the same users as its run's result.
+    await this.changed(all.map(({ n }) => n.userId));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -78,7 +93,7 @@ export class NotificationsService implements OnApplicationShutdown {
   }
 
   unreadCount(userId: number, tenantIds: number[]): Promise<number> {
-    return this.repo.unreadCount(userId, tenantIds);
+    return this.unread.get(userId, tenantIds.join(','), () => this.repo.unreadCount(userId, tenantIds));
   }
 
   list(
@@ -89,22 +104,27 @@ export class NotificationsService implements OnApplicationShutdown {
     return this.repo.list(userId, tenantIds, opts);
   }
 
-  markRead(userId: number, id: number): Promise<boolean> {
-    return this.repo.markRead(userId, id);
+  async markRead(userId: number, id: number): Promise<boolean> {
+    const done = await this.repo.markRead(userId, id);
+    await this.changed([userId]);
+    return done;
   }
 
   /** The user opened the run's page: its notifications are read. */
-  markRunRead(userId: number, runId: number): Promise<void> {
-    return this.repo.markRunRead(userId, runId);
+  async markRunRead(userId: number, runId: number): Promise<void> {
+    await this.repo.markRunRead(userId, runId);
+    await this.changed([userId]);
   }
 
-  markAllRead(userId: number): Promise<void> {
-    return this.repo.markAllRead(userId);
+  async markAllRead(userId: number): Promise<void> {
+    await this.repo.markAllRead(userId);
+    await this.changed([userId]);
   }
 
   /** Retention: notifications of pruned runs, and any older than the cut-off. */
-  prune(runIds: number[], before: Date): Promise<void> {
-    return this.repo.prune(runIds, before);
+  async prune(runIds: number[], before: Date): Promise<void> {
+    await this.repo.prune(runIds, before);
+    await this.changed('all');
   }
 
   forRun(runId: number): Promise<NotificationRow[]> {

@@ -4,3 +4,4 @@ export { QUEUE_BOARD_GATE, QUEUE_BOARD_ROUTE, QueueBoard } from './queue-board';
 export type { QueueBoardGate } from './queue-board';
 export { resolveRedis } from './embedded-redis';
 export type { RedisHandle } from './embedded-redis';
+export { BusCache, CacheBus, CacheBusModule } from './cache-bus';

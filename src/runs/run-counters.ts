@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { WriteBehind } from '../common/write-behind';
 import { chunks } from '../database/sql';
+import { BusCache, CacheBus } from '../queue';
 import { RollupKey, rollupDay } from './run-rollup';
 import type { StatusBucket } from './run-status';
 
@@ -12,6 +13,7 @@ export type CounterKey = StatusBucket | 'cancelled';
 import { RunsRepository } from './runs.repository';
 
 const FLUSH_MS = 50;
+const COUNTERS_TOPIC = 'runs:counters';
 
 interface Pending {
   tenantId: number;
@@ -42,7 +44,20 @@ export class RunCounters implements OnApplicationShutdown {
     (batch) => this.write(batch),
   );
 
-  constructor(private readonly repo: RunsRepository) {}
+  /**
+   * Reads of the counters (the chart's days, the list's totals) by tenant, kept until the counters of
+   * that tenant change in any process (CacheBus).
+   */
+  readonly daily: BusCache<Array<{ day: string; bucket: CounterKey; n: number }>>;
+  readonly totals: BusCache<number>;
+
+  constructor(
+    private readonly repo: RunsRepository,
+    private readonly bus: CacheBus,
+  ) {
+    this.daily = new BusCache(bus, COUNTERS_TOPIC);
+    this.totals = new BusCache(bus, COUNTERS_TOPIC);
+  }
 
   add(key: RollupKey, deltas: Array<[CounterKey, number]>): void {
     const day = rollupDay(key.createdAt);
@@ -72,6 +87,7 @@ export class RunCounters implements OnApplicationShutdown {
     if (!batch.length) return;
     try {
       for (const part of chunks(batch, 500)) await this.repo.addDailyCounts(part);
+      await this.bus.invalidate(COUNTERS_TOPIC, [...new Set(batch.map((p) => p.tenantId))]);
     } catch (e) {
       // Kept for the next flush: the database may just be briefly away.
       for (const p of batch)
@@ -95,6 +111,7 @@ export class RunCounters implements OnApplicationShutdown {
   async recount(sinceDay: string): Promise<void> {
     await this.flush();
     await this.repo.recountDays(sinceDay);
+    await this.bus.invalidate(COUNTERS_TOPIC, 'all');
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -155,13 +155,21 @@ export class RunsQueryService {
     if (counted) {
       // This process's latest changes first, so a run it just started or ended is in the figure.
       await this.counters.flush();
-      const n = await this.repo.countFromCounters({
+      const f = {
         tenantIds: filter.tenantIds ?? [filter.tenantId],
         type: filter.type,
         bucket: filter.bucket,
         fromDay,
         toDay,
-      });
+      };
+      const n =
+        f.tenantIds.length === 1
+          ? await this.counters.totals.get(
+              f.tenantIds[0],
+              `${f.type ? `${f.type.resource}.${f.type.action}` : ''}|${f.bucket ?? ''}|${fromDay ?? ''}|${toDay ?? ''}`,
+              () => this.repo.countFromCounters(f),
+            )
+          : await this.repo.countFromCounters(f);
       return { n, exact: true };
     }
     const { n, capped } = await this.repo.countUpTo(filter, COUNT_CAP);
@@ -199,7 +207,8 @@ export class RunsQueryService {
   /** Runs per day and bucket for the last `days` UTC days (today included), from the counters. */
   async perDay(tenantId: number, days: number, now = new Date()): Promise<DayCounts[]> {
     const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
-    const raw = await this.repo.dailyCounts(tenantId, rollupDay(first));
+    const since = rollupDay(first);
+    const raw = await this.counters.daily.get(tenantId, since, () => this.repo.dailyCounts(tenantId, since));
     const byDay = new Map<string, DayCounts>();
     for (let i = 0; i < days; i++) {
       const day = rollupDay(new Date(first.getTime() + i * 86_400_000));

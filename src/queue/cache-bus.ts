@@ -1,0 +1,190 @@
+import {
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  OnApplicationShutdown,
+  OnModuleInit,
+} from '@nestjs/common';
+import Redis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+
+type Key = string | number;
+type Handler = (keys: Key[] | 'all') => void;
+
+/** A cached value is re-read at least this often even when no invalidation reached this process. */
+const BACKSTOP_MS = 10_000;
+
+/**
+ * Invalidation across processes for the small per-request caches of web processes (a user's unread
+ * count, a tenant's chart counters, a user's saved views). A change is announced on a Redis channel
+ * after it is stored; every process drops the named keys of that topic when the message arrives.
+ *
+ * Caches are used only while this process is subscribed: when Redis is away (or before the
+ * subscription is confirmed) every read goes to the database, and each (re)subscription starts from
+ * empty caches, so a message missed during an outage never leaves a stale value behind. A value is
+ * also re-read after BACKSTOP_MS whatever happens.
+ */
+@Injectable()
+export class CacheBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('CacheBus');
+  private readonly channel: string;
+  private readonly origin = randomBytes(6).toString('hex');
+  private readonly handlers = new Map<string, Set<Handler>>();
+  private sub: Redis | undefined;
+  private pub: Redis | undefined;
+  private subscribed = false;
+  private warned = false;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.channel = `${config.redisPrefix}:cache-invalidate`;
+  }
+
+  onModuleInit(): void {
+    if (!this.config.redisUrl) return;
+    const options = {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      connectTimeout: 1000,
+      retryStrategy: (times: number) => Math.min(times * 200, 2000),
+    };
+    this.sub = new Redis(this.config.redisUrl, { ...options, connectionName: 'cache-bus-sub' });
+    this.pub = new Redis(this.config.redisUrl, { ...options, connectionName: 'cache-bus-pub' });
+    for (const c of [this.sub, this.pub]) c.on('error', () => undefined);
+    this.sub.on('ready', () => {
+      this.sub!.subscribe(this.channel).then(
+        () => {
+          // Whatever changed while this process was not listening: start from nothing.
+          this.dropAll();
+          this.subscribed = true;
+        },
+        () => this.lost(),
+      );
+    });
+    this.sub.on('close', () => this.lost());
+    this.sub.on('message', (_channel: string, raw: string) => this.receive(raw));
+    void this.sub.connect().catch(() => undefined);
+    void this.pub.connect().catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.subscribed = false;
+    this.sub?.disconnect();
+    this.pub?.disconnect();
+  }
+
+  /** Caches may serve values now: invalidations from every process reach this one. */
+  get live(): boolean {
+    return this.subscribed;
+  }
+
+  /** Calls `handler` with the keys of `topic` that changed anywhere ('all' when everything may have). */
+  on(topic: string, handler: Handler): void {
+    let set = this.handlers.get(topic);
+    if (!set) this.handlers.set(topic, (set = new Set()));
+    set.add(handler);
+  }
+
+  /**
+   * Announces that these keys of `topic` changed (after the change is stored): this process drops
+   * them at once, the others when the message arrives.
+   */
+  async invalidate(topic: string, keys: Key[] | 'all'): Promise<void> {
+    if (keys !== 'all' && !keys.length) return;
+    this.deliver(topic, keys);
+    if (!this.pub) return;
+    try {
+      await this.pub.publish(this.channel, JSON.stringify({ o: this.origin, t: topic, k: keys }));
+    } catch (e) {
+      // Others cannot hear of this change; their copies expire within BACKSTOP_MS.
+      if (!this.warned) this.logger.warn({ err: e }, 'could not announce a cache invalidation');
+      this.warned = true;
+    }
+  }
+
+  private receive(raw: string): void {
+    try {
+      const m = JSON.parse(raw) as { o: string; t: string; k: Key[] | 'all' };
+      if (m.o !== this.origin) this.deliver(m.t, m.k);
+    } catch {
+      this.dropAll();
+    }
+  }
+
+  private deliver(topic: string, keys: Key[] | 'all'): void {
+    for (const h of this.handlers.get(topic) ?? []) h(keys);
+  }
+
+  private dropAll(): void {
+    for (const set of this.handlers.values()) for (const h of set) h('all');
+  }
+
+  private lost(): void {
+    if (!this.subscribed) return;
+    this.subscribed = false;
+    this.dropAll();
+  }
+}
+
+/**
+ * A small per-process cache of one topic's values, served only while the CacheBus is live and
+ * dropped key by key when the bus says they changed. A value read while an invalidation of its key
+ * arrived is not kept (it may predate the change).
+ */
+export class BusCache<V> {
+  /** By invalidation key, then by variant (detail). */
+  private readonly values = new Map<string, Map<string, { v: V; at: number }>>();
+  private readonly generation = new Map<string, number>();
+  private cleared = 0;
+
+  constructor(
+    private readonly bus: CacheBus,
+    readonly topic: string,
+    private readonly maxKeys = 10_000,
+  ) {
+    bus.on(topic, (keys) => {
+      if (keys === 'all') {
+        this.values.clear();
+        this.generation.clear();
+        this.cleared++;
+        return;
+      }
+      if (this.generation.size > this.maxKeys) this.generation.clear();
+      for (const k of keys) {
+        this.values.delete(String(k));
+        this.generation.set(String(k), (this.generation.get(String(k)) ?? 0) + 1);
+      }
+    });
+  }
+
+  /** The value of `key` (an invalidation key; `detail` tells its variants apart), cached or from `load`. */
+  async get(key: Key, detail: string, load: () => Promise<V>): Promise<V> {
+    if (!this.bus.live) return load();
+    const k = String(key);
+    const hit = this.values.get(k)?.get(detail);
+    if (hit && Date.now() - hit.at < BACKSTOP_MS) return hit.v;
+    const gen = this.generation.get(k) ?? 0;
+    const cleared = this.cleared;
+    const v = await load();
+    // Kept only if nothing said this key changed while it was read.
+    if (this.bus.live && cleared === this.cleared && gen === (this.generation.get(k) ?? 0)) {
+      let variants = this.values.get(k);
+      if (!variants) {
+        if (this.values.size >= this.maxKeys) this.values.clear();
+        this.values.set(k, (variants = new Map()));
+      }
+      if (variants.size >= 64) variants.clear();
+      variants.set(detail, { v, at: Date.now() });
+    }
+    return v;
+  }
+}
+
+/** The CacheBus for every module (one Redis subscription per process). */
+@Global()
+@Module({ providers: [CacheBus], exports: [CacheBus] })
+export class CacheBusModule {}

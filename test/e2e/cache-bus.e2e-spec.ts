@@ -1,0 +1,110 @@
+import { NotificationsService } from '../../src/notifications';
+import { CacheBus } from '../../src/queue';
+import { RunCounters } from '../../src/runs/run-counters';
+import { insertRun, toDbDate } from '../factories/runs';
+import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { waitFor } from '../factories/wait';
+
+/**
+ * Issue 16: a web process keeps a user's unread count and a tenant's chart counters between requests,
+ * and drops them when any process changes them (the CacheBus on Redis). Two apps on one database and
+ * Redis stand for two processes: a change stored behind the bus's back (plain SQL) is not seen — the
+ * value is cached — while one made through the other app is, within moments.
+ */
+describe('caches shared across processes (CacheBus)', () => {
+  let web: TestApp;
+  let other: TestApp;
+  let admin: Session;
+  let adminId: number;
+  let contoso: number;
+
+  const bell = async () => {
+    const html = (await admin.agent.get('/admin/notifications/bell').expect(200)).text;
+    return Number(/<span class="count">(\d+)<\/span>/.exec(html)?.[1] ?? 0);
+  };
+
+  beforeAll(async () => {
+    web = await createTestApp({ env: { APP_ROLE: 'web' } });
+    other = await createTestApp({ env: { APP_ROLE: 'worker' }, backends: web.backends });
+    await Promise.all(
+      [web, other].map((a) => waitFor(async () => a.get<CacheBus>(CacheBus).live, 'the cache bus', 10_000)),
+    );
+    admin = await login(web, 'admin@example.com');
+    adminId = Number(
+      (await web.dataSource.query("SELECT id FROM users WHERE email = 'admin@example.com'"))[0].id,
+    );
+    contoso = Number((await web.dataSource.query("SELECT id FROM tenants WHERE slug = 'contoso'"))[0].id);
+  });
+  afterAll(async () => {
+    await other?.close();
+    await web?.close();
+  });
+
+  const note = (title: string) => ({
+    userId: adminId,
+    tenantId: contoso,
+    runId: null,
+    kind: 'run_completed' as const,
+    level: 'success' as const,
+    title,
+    body: title,
+    link: null,
+  });
+
+  it("keeps the bell's count, and drops it when another process adds a notification", async () => {
+    const before = await bell();
+    // Behind the bus's back: this process does not hear of it, so its count stays as read.
+    await web.dataSource.query(
+      "INSERT INTO notifications (user_id, tenant_id, run_id, kind, level, title, body, link, created_at) VALUES (?, ?, NULL, 'run_completed', 'success', 'quiet', 'quiet', NULL, ?)",
+      [adminId, contoso, toDbDate(new Date(), web.config.database.type === 'mysql')],
+    );
+    expect(await bell()).toBe(before);
+    await other.get<NotificationsService>(NotificationsService).create(note('announced'));
+    await waitFor(async () => (await bell()) === before + 2, 'the other process’s notification', 5000);
+  });
+
+  it('drops the count at once when this process marks everything read', async () => {
+    expect(await bell()).toBeGreaterThan(0);
+    await admin.agent
+      .post('/admin/notifications/read-all')
+      .type('form')
+      .send({ _csrf: await admin.csrf() })
+      .expect(303);
+    expect(await bell()).toBe(0);
+  });
+
+  it("keeps a tenant's chart counters until another process's runs change them", async () => {
+    const total = async () => {
+      const html = (await admin.agent.get('/admin/t/contoso/operations?status=succeeded').expect(200)).text;
+      const of = /\d–[\d,]+ of ([\d,]+)/.exec(html)?.[1];
+      if (!of) throw new Error('the list shows no range');
+      return Number(of.replace(/,/g, ''));
+    };
+    // One succeeded run, so the list has rows and says "1–n of N" (N from the counters).
+    await insertRun(web.dataSource, {
+      tenantId: contoso,
+      type: 'inventory.sync',
+      status: 'completed',
+      createdAt: new Date(),
+      succeeded: 1,
+    });
+    const before = await total();
+    await web.dataSource.query(
+      "INSERT INTO run_daily_counts (tenant_id, day, resource, action, bucket, n) VALUES (?, '2001-01-01', 'inventory', 'sync', 'succeeded', 5)",
+      [contoso],
+    );
+    expect(await total()).toBe(before);
+    const counters = other.get<RunCounters>(RunCounters);
+    counters.add(
+      {
+        tenantId: contoso,
+        createdAt: new Date('2001-01-02T00:00:00Z'),
+        resource: 'inventory',
+        action: 'sync',
+      },
+      [['succeeded', 1]],
+    );
+    await counters.flush();
+    await waitFor(async () => (await total()) === before + 6, 'the other process’s counters', 5000);
+  });
+});
