@@ -11,6 +11,7 @@ import {
   listFilterOf,
   pagerModel,
   rangeText,
+  rowCells,
   rowExtras,
   sortHeaders,
   typedValuesOf,
@@ -120,12 +121,13 @@ export class AllOperationsController {
     const runs = page.rows.map((r) => {
       const t = byId.get(r.tenantId)!;
       const name = r.userId === null ? null : (names.get(r.userId) ?? null);
-      return {
+      const row = {
         ...runSummary(r, t.slug, this.registry.labelOf(r.runType()), name),
         ...rowExtras(r),
         tenantSlug: t.slug,
         tenantName: t.name,
       };
+      return { ...row, ...rowCells(row, req.principal.timezone) };
     });
     const pager = pagerModel(BASE, f, page);
     return {

@@ -47,6 +47,7 @@ import {
   listFilterOf,
   pagerModel,
   rangeText,
+  rowCells,
   rowExtras,
   sortHeaders,
   typedValuesOf,
@@ -584,7 +585,10 @@ export class OperationsController {
       this.query.total(listFilter),
     ]);
     const runs = await Promise.all(
-      page.rows.map(async (r) => ({ ...(await this.summary(r, tenant, names)), ...rowExtras(r) })),
+      page.rows.map(async (r) => {
+        const row = { ...(await this.summary(r, tenant, names)), ...rowExtras(r) };
+        return { ...row, ...rowCells(row, req.principal.timezone) };
+      }),
     );
     const base = `/admin/t/${tenant.slug}/operations`;
     const pager = pagerModel(base, filters, page);

@@ -21,6 +21,8 @@ import {
   toListFilter,
   type RunFilters,
 } from './run-filters';
+import { formatNumber, humanDuration, relativeTime, utcTime } from '../web';
+import type { runSummary } from './run-view';
 
 const SORT_LABELS: Record<RunSortKey, string> = {
   created: 'Created',
@@ -110,6 +112,47 @@ export function rowExtras(run: OperationRun) {
     ...(run.durationMs !== null ? { durationMs: run.durationMs } : {}),
     reason,
     reasonLabel: reason ? (REASON_LABELS[reason as ReasonCode] ?? reason) : null,
+  };
+}
+
+/** What a list row shows, as text: the row template then only places strings (no helper per cell). */
+export function rowCells(
+  row: Pick<
+    ReturnType<typeof runSummary>,
+    | 'status'
+    | 'bucket'
+    | 'stateLabel'
+    | 'noItems'
+    | 'processed'
+    | 'total'
+    | 'succeeded'
+    | 'failed'
+    | 'skipped'
+    | 'bar'
+    | 'createdAt'
+    | 'durationMs'
+  >,
+  timeZone: string | null | undefined,
+) {
+  const cancelled = row.status === 'aborted';
+  return {
+    badgeClass: cancelled ? 'cancelled' : row.bucket,
+    badgeText: cancelled ? 'Cancelled' : row.stateLabel,
+    // Numbers and fixed class names only, so the bar is safe to place unescaped.
+    progressHtml: row.noItems
+      ? '<span class="progress-none">No items were processed.</span>'
+      : `<svg class="progress" viewBox="0 0 100 4" preserveAspectRatio="none" role="progressbar" aria-valuemin="0" aria-valuemax="${Number(row.total)}" aria-valuenow="${Number(row.processed)}" aria-label="${Number(row.processed)} of ${Number(row.total)} items processed"><rect class="p-track" x="0" y="0" width="100" height="4"/>${row.bar
+          .map((b) => `<rect class="p-${b.cls}" x="${b.x}" y="0" width="${b.w}" height="4"/>`)
+          .join('')}</svg>`,
+    processedText: formatNumber(row.processed),
+    totalText: formatNumber(row.total),
+    succeededText: formatNumber(row.succeeded),
+    failedText: row.noItems ? '—' : formatNumber(row.failed),
+    skippedText: formatNumber(row.skipped),
+    createdIso: row.createdAt.toISOString(),
+    createdExact: utcTime(row.createdAt, timeZone),
+    createdRel: relativeTime(row.createdAt),
+    durationText: row.durationMs ? humanDuration(row.durationMs) : '—',
   };
 }
 

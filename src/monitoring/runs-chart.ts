@@ -94,7 +94,19 @@ export function bucketTotals(days: DayCounts[]): Array<{ bucket: Segment; label:
  * views/partials/runs_chart.hbs): the SVG, the legend, the total, and while any run of these days is
  * queued or running, the address it refreshes itself from.
  */
-export function chartModel(days: DayCounts[], tenantSlug: string) {
+export function chartModel(days: DayCounts[], tenantSlug: string): ChartModel {
+  // The query service hands out the same days while its counters are cached: one SVG per change.
+  const known = built.get(days);
+  if (known?.slug === tenantSlug) return known.model;
+  const model = buildChart(days, tenantSlug);
+  built.set(days, { slug: tenantSlug, model });
+  return model;
+}
+
+type ChartModel = ReturnType<typeof buildChart>;
+const built = new WeakMap<DayCounts[], { slug: string; model: ChartModel }>();
+
+function buildChart(days: DayCounts[], tenantSlug: string) {
   const totals = bucketTotals(days);
   const inFlight = totals.find((t) => t.bucket === 'queued')?.count ?? 0;
   return {

@@ -51,6 +51,8 @@ function wholeDay(d: Date | undefined): string | undefined {
  */
 @Injectable()
 export class RunsQueryService {
+  private readonly perDayBuilt = new WeakMap<object, { since: string; days: DayCounts[] }>();
+
   constructor(
     private readonly repo: RunsRepository,
     private readonly counters: RunCounters,
@@ -209,6 +211,9 @@ export class RunsQueryService {
     const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
     const since = rollupDay(first);
     const raw = await this.counters.daily.get(tenantId, since, () => this.repo.dailyCounts(tenantId, since));
+    // The same cached counters give the same days: built once while they are kept (read-only).
+    const built = this.perDayBuilt.get(raw);
+    if (built?.since === since && built.days.length === days) return built.days;
     const byDay = new Map<string, DayCounts>();
     for (let i = 0; i < days; i++) {
       const day = rollupDay(new Date(first.getTime() + i * 86_400_000));
@@ -224,6 +229,8 @@ export class RunsQueryService {
         d.counts.failed += n;
       } else if (r.bucket in d.counts) d.counts[r.bucket] += n;
     }
-    return [...byDay.values()];
+    const result = [...byDay.values()];
+    this.perDayBuilt.set(raw, { since, days: result });
+    return result;
   }
 }
