@@ -88,7 +88,7 @@ describe('browser: truthful run states (issue 15)', () => {
   /** Creates a backup set through its form as the admin; returns its id. */
   const createSet = async (name: string): Promise<number> => {
     await admin.visit('/admin/t/contoso/backup-sets', `create-${name}`);
-    await admin.page.getByLabel('Name').fill(name);
+    await admin.page.getByLabel('Name', { exact: true }).fill(name);
     await admin.clickTo(admin.page.getByRole('button', { name: 'Create backup set' }), `created-${name}`);
     const m = /\/backup-sets\/(\d+)$/.exec(admin.page.url());
     if (!m) throw new Error(`creating "${name}" led to ${admin.page.url()}`);
@@ -174,7 +174,7 @@ describe('browser: truthful run states (issue 15)', () => {
     const page = admin.page;
     const setId = await createSet('Baseline A');
     await admin.visit('/admin/t/contoso/backup-sets', 'd2-list');
-    await page.getByLabel('Name').fill('Baseline A');
+    await page.getByLabel('Name', { exact: true }).fill('Baseline A');
     await page.getByLabel('Description').fill('typed by hand');
     h.expectConsoleError(BAD_REQUEST);
     await admin.clickTo(page.getByRole('button', { name: 'Create backup set' }), 'd2-duplicate');
@@ -182,8 +182,8 @@ describe('browser: truthful run states (issue 15)', () => {
     await expect(page.locator('#e-name').textContent()).resolves.toBe(
       'A backup set named "Baseline A" already exists in this tenant.',
     );
-    await expect(page.getByLabel('Name').inputValue()).resolves.toBe('Baseline A');
-    await expect(page.getByLabel('Name').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByLabel('Name', { exact: true }).inputValue()).resolves.toBe('Baseline A');
+    await expect(page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
     await expect(page.getByLabel('Description').inputValue()).resolves.toBe('typed by hand');
     await expect(page.getByText('Back to operations').count()).resolves.toBe(0);
     await noAxe(page);
