@@ -4,10 +4,28 @@ import { Can, controlFor, Ids, CurrentTenant, type AuthedRequest, type TenantCon
 import { AppError } from '../common/app-error';
 import { IdPipe } from '../common/id.pipe';
 import { pageParam, pager, textParam } from '../common/query-params';
+import {
+  DEFAULT_PAGE_SIZE,
+  fieldReader,
+  pageSizeOptions,
+  rangeText,
+  sortHeaders,
+  tableParams,
+  tableQuery,
+  typedValues,
+  type SortSpec,
+} from '../common/table-params';
 import { PoliciesService, policyTypeLabel, policyTypeOptions, policyTypeParam } from '../policies';
 import { answerStart } from '../runs';
 import { flash, FormPage, redirectSeeOther } from '../web';
-import { BackupSetsService, MAX_SELECTION } from './backup-sets.service';
+import { BackupSetsService, MAX_SELECTION, type BackupSetSortKey } from './backup-sets.service';
+
+/** Name (A to Z, the default), item count and last update sort the list. */
+const SET_SORT: SortSpec<BackupSetSortKey> = {
+  labels: { name: 'Name', items: 'Items', updated: 'Updated' },
+  first: { name: 'asc', items: 'desc', updated: 'desc' },
+  default: { by: 'name', dir: 'asc' },
+};
 
 const ITEMS_PAGE = 50;
 /** The picker pages through the policies: a phone shows a page without scrolling forever. */
@@ -31,18 +49,51 @@ export class BackupSetsController {
     private readonly policies: PoliciesService,
   ) {}
 
+  /**
+   * The sets: search by name, sortable columns, 25/50/100 rows a page and "1–25 of 40". A parameter
+   * it cannot use shows the page again (status 400) with the message beside the filter form and what
+   * was typed kept.
+   */
   @Get()
   @Can('read', 'BackupSet')
   async list(@Req() req: AuthedRequest, @Res() res: Response) {
-    res.render('backup-sets/list', await this.listLocals(req));
+    const locals = await this.listLocals(req);
+    res.status(locals.filterErrors ? 400 : 200).render('backup-sets/list', locals);
   }
 
   /** The list page's locals: its GET, and a create refused (a duplicate name) shown on the same form. */
   async listLocals(req: AuthedRequest) {
+    const tenant = req.tenant!;
+    const q = (req.method === 'GET' ? req.query : {}) as Record<string, unknown>;
+    const reader = fieldReader();
+    const p = tableParams(q, SET_SORT, reader);
+    const errors = reader.failed ? reader.errors : null;
+    const offset = (p.page - 1) * p.limit;
+    const listing = errors
+      ? null
+      : await this.sets.list(tenant.id, { search: p.search, sort: p.sort, offset, limit: p.limit });
+    const base = `/admin/t/${tenant.slug}/backup-sets`;
+    const link = (extra: Record<string, string | undefined> = {}, sort = p.sort) =>
+      tableQuery({ ...p, sort }, SET_SORT, {}, extra);
+    const form = errors
+      ? typedValues(q, ['q', 'limit', 'sort', 'order'])
+      : { q: p.search ?? '', limit: String(p.limit), sort: p.sort.by, order: p.sort.dir };
     return {
-      title: 'Backup sets',
+      title: errors ? 'That request could not be understood' : 'Backup sets',
       nav: 'backup-sets',
-      sets: await this.sets.list(req.tenant!.id),
+      sets: listing?.rows ?? [],
+      total: listing?.total ?? 0,
+      range: listing ? rangeText(offset, listing.rows.length, listing.total) : '',
+      filter: form,
+      filterErrors: errors,
+      filterErrorList: errors ? Object.values(errors) : [],
+      filtered: Boolean(form.q),
+      pageSizes: pageSizeOptions(form.limit || String(DEFAULT_PAGE_SIZE)),
+      sortedBy: p.sort.by === SET_SORT.default.by && p.sort.dir === SET_SORT.default.dir ? null : p.sort,
+      sort: sortHeaders(SET_SORT, p.sort, (sort) => base + link({}, sort)),
+      listAction: base,
+      clearHref: base,
+      ...(listing ? pager(p.page, listing.total, p.limit, (n) => link({ page: String(n) })) : {}),
       create: controlFor(req, 'create', 'BackupSet', 'backup sets'),
     };
   }

@@ -27,6 +27,18 @@ export interface BackupItemRow {
   capturedAt: Date;
 }
 
+/** The columns the list sorts by: the only text an ORDER BY of this table is built from. */
+const SET_SORT_COLUMNS = { name: 'name', items: 'item_count', updated: 'updated_at' } as const;
+export type BackupSetSortKey = keyof typeof SET_SORT_COLUMNS;
+
+export interface BackupSetQuery {
+  /** Part of the set's name, any case. */
+  search?: string;
+  sort: { by: BackupSetSortKey; dir: 'asc' | 'desc' };
+  offset: number;
+  limit: number;
+}
+
 const SET_COLUMNS = 'id, tenant_id, name, description, created_by, item_count, created_at, updated_at';
 const ITEM_COLUMNS =
   'id, policy_id, policy_type, external_id, display_name, payload_hash, run_id, captured_at';
@@ -39,12 +51,29 @@ export class BackupSetsRepository {
     private readonly dialect: Dialect,
   ) {}
 
-  async list(tenantId: number): Promise<BackupSetRow[]> {
-    const rows = await this.db.query(
-      `SELECT ${SET_COLUMNS} FROM backup_sets WHERE tenant_id = ? ORDER BY name`,
-      [tenantId],
-    );
-    return rows.map(toSet);
+  /**
+   * A page of the tenant's sets and how many match. The ORDER BY comes from a whitelist and ends in
+   * the id, so offset pages never repeat or skip a row; each sort walks an index
+   * (uq_backup_sets_tenant_name, ix_backup_sets_tenant_items, ix_backup_sets_tenant_updated).
+   */
+  async list(tenantId: number, q: BackupSetQuery): Promise<{ rows: BackupSetRow[]; total: number }> {
+    const where = ['tenant_id = ?'];
+    const params: unknown[] = [tenantId];
+    if (q.search) {
+      const like = this.dialect.contains('name', q.search);
+      where.push(like.sql);
+      params.push(like.param);
+    }
+    const d = q.sort.dir === 'desc' ? ' DESC' : '';
+    const order = [SET_SORT_COLUMNS[q.sort.by], 'id'].map((c) => c + d).join(', ');
+    const [count, rows] = await Promise.all([
+      this.db.query(`SELECT COUNT(*) AS n FROM backup_sets WHERE ${where.join(' AND ')}`, params),
+      this.db.query(
+        `SELECT ${SET_COLUMNS} FROM backup_sets WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${Math.trunc(q.limit)} OFFSET ${Math.trunc(q.offset)}`,
+        params,
+      ),
+    ]);
+    return { rows: rows.map(toSet), total: readNum(count[0].n) };
   }
 
   async get(tenantId: number, id: number): Promise<BackupSetRow | null> {

@@ -5,10 +5,16 @@ import { AppError } from '../common/app-error';
 import { Dialect } from '../database/dialect';
 import { PoliciesService } from '../policies';
 import { OperationRun, RunsService, StartRunResult } from '../runs';
-import { BackupItemRow, BackupSetRow, BackupSetsRepository } from './backup-sets.repository';
+import {
+  BackupItemRow,
+  BackupSetQuery,
+  BackupSetRow,
+  BackupSetSortKey,
+  BackupSetsRepository,
+} from './backup-sets.repository';
 import { BACKUP_ADD_POLICIES } from './backup-sets.queue';
 
-export type { BackupItemRow, BackupSetRow };
+export type { BackupItemRow, BackupSetQuery, BackupSetRow, BackupSetSortKey };
 
 /** Largest selection one run takes; beyond it the operator narrows the search. */
 export const MAX_SELECTION = 20_000;
@@ -28,14 +34,20 @@ export class BackupSetsService {
     private readonly auth: AuthService,
   ) {}
 
-  /** The tenant's sets, each with its creator's name. */
-  async list(tenantId: number): Promise<Array<BackupSetRow & { createdByName: string | null }>> {
-    const sets = await this.repo.list(tenantId);
-    const names = await this.auth.namesOf(sets.map((s) => s.createdBy));
-    return sets.map((s) => ({
-      ...s,
-      createdByName: s.createdBy === null ? null : (names.get(s.createdBy) ?? null),
-    }));
+  /** A page of the tenant's sets, each with its creator's name, and how many match. */
+  async list(
+    tenantId: number,
+    q: BackupSetQuery,
+  ): Promise<{ rows: Array<BackupSetRow & { createdByName: string | null }>; total: number }> {
+    const { rows, total } = await this.repo.list(tenantId, q);
+    const names = await this.auth.namesOf(rows.map((s) => s.createdBy));
+    return {
+      total,
+      rows: rows.map((s) => ({
+        ...s,
+        createdByName: s.createdBy === null ? null : (names.get(s.createdBy) ?? null),
+      })),
+    };
   }
 
   /** A set of this tenant, or not-found (another tenant's set is indistinguishable from none). */

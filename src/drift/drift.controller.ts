@@ -1,15 +1,88 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Post, Query, Req, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Can, controlFor, CurrentTenant, type AuthedRequest, type TenantContext } from '../auth';
 import { AppError } from '../common/app-error';
-import { idParam, pageParam, pager, textParam } from '../common/query-params';
+import { idParam, pager, textParam } from '../common/query-params';
+import {
+  DEFAULT_PAGE_SIZE,
+  fieldReader,
+  mapBatches,
+  pageSizeOptions,
+  rangeText,
+  sortHeaders,
+  streamCsv,
+  tableParams,
+  tableQuery,
+  typedValues,
+  type SortDir,
+  type SortSpec,
+  type TableParams,
+} from '../common/table-params';
 import { policyTypeLabel } from '../policies';
 import { answerStart, isActive, type RunStatus } from '../runs';
 import { FormPage } from '../web';
 import type { ChangeType } from './drift-diff';
-import { CHANGE_TYPES, comparisonOf, DriftService } from './drift.service';
+import { CHANGE_TYPES, comparisonOf, DriftService, type FindingSortKey } from './drift.service';
 
-const PAGE = 50;
+const logger = new Logger('DriftController');
+
+/** By change type (then policy type and name), as the list always was, or by policy name. */
+const FINDING_SORT: SortSpec<FindingSortKey> = {
+  labels: { change: 'Change', name: 'Policy' },
+  first: { change: 'asc', name: 'asc' },
+  default: { by: 'change', dir: 'asc' },
+};
+const FORM_KEYS = ['q', 'change', 'limit', 'sort', 'order'];
+
+const isDefaultSort = (s: { by: FindingSortKey; dir: SortDir }) =>
+  s.by === FINDING_SORT.default.by && s.dir === FINDING_SORT.default.dir;
+
+interface FindingListParams extends TableParams<FindingSortKey> {
+  runId?: number;
+  changeType?: ChangeType;
+}
+
+/** The list's parameters; a bad one falls back to its default and its error is collected. */
+function parseFindingList(q: Record<string, unknown>): {
+  params: FindingListParams;
+  errors: Record<string, string> | null;
+} {
+  const reader = fieldReader();
+  const runId = reader.read(
+    () => idParam(q.run, 'run', 'the id of a drift generation run'),
+    undefined,
+    'run',
+  );
+  const changeType = reader.read(
+    () => {
+      const change = textParam(q.change, 'change');
+      if (change && !CHANGE_TYPES.includes(change as ChangeType))
+        throw AppError.badRequest(`"change" must be one of: ${CHANGE_TYPES.join(', ')}.`);
+      return change as ChangeType | undefined;
+    },
+    undefined,
+    'change',
+  );
+  const table = tableParams(q, FINDING_SORT, reader);
+  return { params: { ...table, runId, changeType }, errors: reader.failed ? reader.errors : null };
+}
+
+function filterParams(runId: number, p: FindingListParams): Record<string, string | undefined> {
+  return { run: String(runId), change: p.changeType };
+}
+
+function formOf(p: FindingListParams): Record<string, string> {
+  return {
+    q: p.search ?? '',
+    change: p.changeType ?? '',
+    limit: String(p.limit),
+    sort: p.sort.by,
+    order: p.sort.dir,
+  };
+}
+
+/** A setting's value in the CSV, as the page shows it. */
+const show = (v: unknown) => (v === undefined || v === null || v === '' ? '(absent)' : String(v));
 
 @Controller('admin/t/:tenant/drift')
 export class DriftController {
@@ -103,6 +176,11 @@ export class DriftController {
     });
   }
 
+  /**
+   * A comparison's findings: change-type links, a search by policy name, sortable columns, 25/50/100
+   * rows a page and "1–25 of 80". A parameter it cannot use is answered on the page itself (status
+   * 400), beside the filter form with what was typed kept, the findings shown without it.
+   */
   @Get('findings')
   @Can('read', 'Finding')
   async findings(
@@ -110,53 +188,45 @@ export class DriftController {
     @CurrentTenant() tenant: TenantContext,
     @Query() q: Record<string, unknown>,
   ) {
-    // A bad filter is answered on the page itself (status 400), the findings shown unfiltered by it.
-    const filterErrors: string[] = [];
-    const read = <T>(f: () => T, fallback: T): T => {
-      try {
-        return f();
-      } catch (e) {
-        if (!(e instanceof AppError) || e.code !== 'bad_request') throw e;
-        filterErrors.push(e.message);
-        return fallback;
-      }
-    };
-    const runId = read(() => idParam(q.run, 'run', 'the id of a drift generation run'), undefined);
-    const changeRaw = read(() => textParam(q.change, 'change'), undefined);
-    const changeType = read(() => {
-      if (changeRaw && !CHANGE_TYPES.includes(changeRaw as ChangeType))
-        throw AppError.badRequest(`"change" must be one of: ${CHANGE_TYPES.join(', ')}.`);
-      return changeRaw as ChangeType | undefined;
-    }, undefined);
-    const page = read(() => pageParam(q.page), 1);
-    if (filterErrors.length) res.status(400);
-    const filterError = filterErrors.length
-      ? `${filterErrors.join(' ')} The findings below are shown without that filter.`
+    const { params, errors } = parseFindingList(q);
+    if (errors) res.status(400);
+    const filterError = errors
+      ? `${Object.values(errors).join(' ')} The findings below are shown without that filter.`
       : null;
+    const form = errors ? typedValues(q, FORM_KEYS) : formOf(params);
+    const formModel = {
+      form,
+      filterErrors: errors,
+      pageSizes: pageSizeOptions(form.limit || String(DEFAULT_PAGE_SIZE)),
+    };
 
-    let run;
-    if (runId) {
-      run = await this.drift.run(tenant.id, runId);
-    } else {
-      const latest = await this.drift.latestRun(tenant.id, this.drift.scopes()[0].key);
-      run = latest ? await this.drift.run(tenant.id, latest.id) : null;
-    }
+    const run = await this.findingsRun(tenant.id, params.runId);
     if (!run) {
-      res.render('drift/findings', { title: 'Drift findings', nav: 'drift', empty: true, filterError });
+      res.render('drift/findings', {
+        title: 'Drift findings',
+        nav: 'drift',
+        empty: true,
+        filterError,
+        ...formModel,
+      });
       return;
     }
     const p = run.payload ?? {};
     const comparison = comparisonOf(run);
+    const filter = { ...comparison, changeType: params.changeType, search: params.search, sort: params.sort };
+    const offset = (params.page - 1) * params.limit;
     const [{ rows, total }, counts] = await Promise.all([
-      this.drift.findings(tenant.id, { ...comparison, changeType }, (page - 1) * PAGE, PAGE),
+      this.drift.findings(tenant.id, filter, offset, params.limit),
       this.drift.counts(tenant.id, comparison),
     ]);
-    const href = (extra: Record<string, string>) =>
-      `?${new URLSearchParams({ run: String(run.id), ...(changeType ? { change: changeType } : {}), ...extra }).toString()}`;
+    const base = `/admin/t/${tenant.slug}/drift/findings`;
+    const link = (extra: Record<string, string | undefined> = {}, sort = params.sort) =>
+      tableQuery({ ...params, sort }, FINDING_SORT, filterParams(run.id, params), extra);
     res.render('drift/findings', {
       title: 'Drift findings',
       nav: 'drift',
       filterError,
+      ...formModel,
       run: {
         id: run.id,
         status: run.status,
@@ -167,17 +237,83 @@ export class DriftController {
       findings: rows.map((f) => ({ ...f, typeLabel: policyTypeLabel(f.policyType) })),
       counts,
       total,
-      changeType,
+      range: rangeText(offset, rows.length, total),
+      changeType: params.changeType,
+      filtered: Boolean(params.changeType || params.search),
+      listAction: base,
+      clearHref: `${base}?run=${run.id}`,
+      sortedBy: isDefaultSort(params.sort) ? null : params.sort,
+      sort: sortHeaders(FINDING_SORT, params.sort, (sort) => base + link({}, sort)),
+      exportHref: `${base}/export.csv${link()}`,
       changeFilters: [
-        { label: 'All', href: `?run=${run.id}`, current: !changeType },
+        {
+          label: 'All',
+          href: tableQuery(params, FINDING_SORT, { run: String(run.id) }),
+          current: !params.changeType,
+        },
         ...CHANGE_TYPES.map((c) => ({
           label: c,
-          href: `?run=${run.id}&change=${c}`,
-          current: c === changeType,
+          href: tableQuery(params, FINDING_SORT, { ...filterParams(run.id, params), change: c }),
+          current: c === params.changeType,
           count: counts[c],
         })),
       ],
-      ...pager(page, total, PAGE, (n) => href({ page: String(n) })),
+      ...pager(params.page, total, params.limit, (n) => link({ page: String(n) })),
     });
+  }
+
+  /** The findings of the list as CSV (its search, change type and order), streamed a batch at a time. */
+  @Get('findings/export.csv')
+  @Can('read', 'Finding')
+  async exportFindings(
+    @Res() res: Response,
+    @CurrentTenant() tenant: TenantContext,
+    @Query() q: Record<string, unknown>,
+  ) {
+    const { params, errors } = parseFindingList(q);
+    if (errors) throw AppError.invalid(errors);
+    const run = await this.findingsRun(tenant.id, params.runId);
+    if (!run) throw AppError.notFound('Drift generation');
+    const filter = {
+      ...comparisonOf(run),
+      changeType: params.changeType,
+      search: params.search,
+      sort: params.sort,
+    };
+    const day = new Date().toISOString().slice(0, 10);
+    await streamCsv(
+      res,
+      `drift-findings-${tenant.slug}-run-${run.id}-${day}.csv`,
+      [
+        'change',
+        'policy_name',
+        'policy_type',
+        'type_label',
+        'external_id',
+        'changed_settings',
+        'run_id',
+        'found_at',
+      ],
+      mapBatches(this.drift.findingBatches(tenant.id, filter), (f) => [
+        f.changeType,
+        f.displayName,
+        f.policyType,
+        policyTypeLabel(f.policyType),
+        f.externalId,
+        f.changes
+          .map((c) => `${c.label ? `${c.label} (${c.path})` : c.path}: ${show(c.before)} → ${show(c.after)}`)
+          .join('; '),
+        f.runId,
+        f.createdAt.toISOString(),
+      ]),
+      (e) => logger.error({ err: e }, 'Findings CSV export failed midway'),
+    );
+  }
+
+  /** The drift run a findings list shows: the one asked for, or the latest of the first scope. */
+  private async findingsRun(tenantId: number, runId: number | undefined) {
+    if (runId) return this.drift.run(tenantId, runId);
+    const latest = await this.drift.latestRun(tenantId, this.drift.scopes()[0].key);
+    return latest ? this.drift.run(tenantId, latest.id) : null;
   }
 }

@@ -7,10 +7,15 @@ import { DriftController } from './drift.controller';
 import { DRIFT_QUEUE } from './drift.queue';
 import { DriftService } from './drift.service';
 import { FindingsRepository } from './findings.repository';
+import { FindingSortIndexes1765610000000 } from './migrations/1765610000000-finding-sort-indexes';
 
 /** Drift landing, findings, and the drift.generate producer. */
 @Module({
-  imports: [RunsModule.forProducer({ queue: DRIFT_QUEUE }), PoliciesModule, TenantsModule],
+  imports: [
+    RunsModule.forProducer({ queue: DRIFT_QUEUE, migrations: [FindingSortIndexes1765610000000] }),
+    PoliciesModule,
+    TenantsModule,
+  ],
   controllers: [DriftController],
   providers: [FindingsRepository, DriftService, DriftGenerateHandler],
   exports: [DriftService],

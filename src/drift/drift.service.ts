@@ -5,7 +5,14 @@ import { OperationRun, RunsService, StartRunResult } from '../runs';
 import type { ChangeType } from './drift-diff';
 import { driftScopes, DriftScope } from './drift-scopes';
 import { DRIFT_GENERATE } from './drift.queue';
-import { Comparison, FindingRow, FindingsRepository } from './findings.repository';
+import { offsetBatches } from '../common/table-params';
+import {
+  Comparison,
+  FindingFilter,
+  FindingRow,
+  FindingsRepository,
+  FindingSortKey,
+} from './findings.repository';
 
 export interface LatestDriftRun {
   id: number;
@@ -17,7 +24,7 @@ export interface LatestDriftRun {
 }
 
 export type FindingCounts = Record<ChangeType, number>;
-export type { FindingRow };
+export type { FindingFilter, FindingRow, FindingSortKey };
 
 export const CHANGE_TYPES: ChangeType[] = ['added', 'removed', 'modified'];
 
@@ -139,10 +146,15 @@ export class DriftService {
   /** Findings of the comparison a drift run made (re-runs of one comparison share its findings). */
   findings(
     tenantId: number,
-    filter: Comparison & { changeType?: ChangeType },
+    filter: FindingFilter,
     offset: number,
     limit: number,
   ): Promise<{ rows: FindingRow[]; total: number }> {
     return this.findingsRepo.page(tenantId, filter, offset, limit);
+  }
+
+  /** Every finding of a list, in its order, a batch at a time (for the CSV export). */
+  findingBatches(tenantId: number, filter: FindingFilter): AsyncGenerator<FindingRow[]> {
+    return offsetBatches((offset, limit) => this.findingsRepo.rows(tenantId, filter, offset, limit));
   }
 }

@@ -2,7 +2,14 @@
 export { PoliciesModule } from './policies.module';
 export { capture, INVENTORY_SYNC, PoliciesService } from './policies.service';
 export type { PolicyQuery } from './policies.service';
-export type { CapturedPolicy, PolicyRow, SnapshotRow } from './policies.repository';
+export { POLICY_SORT_KEYS } from './policies.repository';
+export type {
+  CapturedPolicy,
+  PolicyRow,
+  PolicySort,
+  PolicySortKey,
+  SnapshotRow,
+} from './policies.repository';
 export { POLICY_SOURCE, ProviderError } from './policy-source';
 export type {
   PolicySource,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MODULE_MIGRATIONS } from '../database/module-migrations';
 import { DemoSourceModule } from '../demo/source';
 import { GraphAppModule } from '../graph';
 import { TenantsModule } from '../tenants';
@@ -7,6 +8,7 @@ import { RunsModule } from '../runs';
 import { PoliciesRepository } from './policies.repository';
 import { PoliciesService } from './policies.service';
 import { POLICY_SOURCE } from './policy-source';
+import { PolicySortIndexes1765600000000 } from './migrations/1765600000000-policy-sort-indexes';
 
 /**
  * A tenant's policies, snapshots and payloads, and its policy source. Not a producer: the inventory
@@ -19,6 +21,8 @@ import { POLICY_SOURCE } from './policy-source';
     PoliciesService,
     TenantPolicySource,
     { provide: POLICY_SOURCE, useExisting: TenantPolicySource },
+    // The policies table is created by the app's migrations; indexes this module's pages need are its own.
+    { provide: MODULE_MIGRATIONS, useValue: [PolicySortIndexes1765600000000] },
   ],
   exports: [PoliciesService],
 })

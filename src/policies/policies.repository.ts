@@ -32,6 +32,14 @@ export interface CapturedPolicy {
   hash: string;
 }
 
+/** The columns the Policies list sorts by. */
+export const POLICY_SORT_KEYS = ['name', 'type', 'seen'] as const;
+export type PolicySortKey = (typeof POLICY_SORT_KEYS)[number];
+export interface PolicySort {
+  by: PolicySortKey;
+  dir: 'asc' | 'desc';
+}
+
 export interface PolicyFilter {
   tenantId: number;
   search?: string;
@@ -59,9 +67,9 @@ export class PoliciesRepository {
     );
   }
 
-  /** A page of the current policies, or of one sync's snapshot, ordered by name. */
-  async page(f: PolicyFilter, offset: number, limit: number): Promise<PolicyRow[]> {
-    const q = this.filter(f);
+  /** A page of the current policies, or of one sync's snapshot, by name unless `sort` says otherwise. */
+  async page(f: PolicyFilter, offset: number, limit: number, sort?: PolicySort): Promise<PolicyRow[]> {
+    const q = this.filter(f, sort);
     const col = q.col;
     const rows = await this.db.query(
       `SELECT p.id, ${col('policy_type')} AS policy_type, ${col('external_id')} AS external_id, ${col('display_name')} AS display_name,
@@ -82,8 +90,14 @@ export class PoliciesRepository {
     return rows.map((r) => readNum(r.id));
   }
 
-  /** FROM, WHERE and ORDER BY of a policy query: the current policies, or the items of one sync's snapshot. */
-  private filter(f: PolicyFilter) {
+  /**
+   * FROM, WHERE and ORDER BY of a policy query: the current policies, or the items of one sync's
+   * snapshot. The ORDER BY is built from a whitelist only, and ends in a unique key (the policy's id,
+   * or a snapshot item's type and external id), so offset pages never repeat or skip a row. Each sort
+   * of the current policies walks an index: ix_policies_tenant_name, ix_policies_tenant_type_name,
+   * ix_policies_tenant_seen.
+   */
+  private filter(f: PolicyFilter, sort: PolicySort = { by: 'name', dir: 'asc' }) {
     const where: string[] = [];
     const params: unknown[] = [];
     let from: string;
@@ -108,12 +122,19 @@ export class PoliciesRepository {
       where.push(like.sql);
       params.push(like.param);
     }
+    const d = sort.dir === 'desc' ? ' DESC' : '';
+    const tieBreak = f.syncRunId ? ['s.policy_type', 's.external_id'] : ['p.id'];
+    const columns = {
+      name: [col('display_name')],
+      type: [col('policy_type'), col('display_name')],
+      seen: ['p.last_seen_at'],
+    }[sort.by];
     return {
       from,
       where: where.join(' AND '),
       params,
       col,
-      order: `${col('display_name')}, ${col('external_id')}`,
+      order: [...columns, ...tieBreak.filter((c) => !columns.includes(c))].map((c) => `${c}${d}`).join(', '),
     };
   }
 

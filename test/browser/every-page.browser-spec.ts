@@ -188,6 +188,8 @@ const NOT_PAGES: Record<string, string> = {
   'GET /admin/t/:tenant/exports/:id': 'a file download',
   'GET /admin/t/:tenant/operations/export.csv': 'a CSV download',
   'GET /admin/operations/export.csv': 'a CSV download',
+  'GET /admin/t/:tenant/policies/export.csv': 'a CSV download',
+  'GET /admin/t/:tenant/drift/findings/export.csv': 'a CSV download',
   'MOUNT /admin/queues': 'Bull Board, a third-party app',
 };
 const NOT_PAGE_PREFIXES = [/^(GET|MOUNT) \/api\//, /^GET \/(healthz|readyz|metrics)$/];

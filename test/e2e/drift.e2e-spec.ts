@@ -58,7 +58,7 @@ describe('inventory and drift as observable runs, with notifications', () => {
       const detail = decodeHtml((await operator.agent.get(started.href).expect(200)).text);
       expect(detail).toContain(`href="/admin/t/contoso/policies?sync=${started.id}"`);
       const captured = await operator.agent.get(`/admin/t/contoso/policies?sync=${started.id}`).expect(200);
-      expect(captured.text).toContain(`${run.totalItems} policies`);
+      expect(captured.text).toContain(`1–25 of ${run.totalItems}`);
     }
   });
 
