@@ -556,14 +556,22 @@ function listFigures(
     sc.pageStatements.find((s) => s.plan && /FROM notifications/.test(s.sql));
   const chartRows = rowsRead(chartOf(top));
   const chartFirst = rowsRead(chartOf(first));
+  // While the app's CacheBus is live, a page repeated with nothing changed reads no counters and no
+  // notifications at all: they come from the per-process caches.
+  const chartText = chartOf(top)
+    ? `chart reads ${fmt(chartRows)} counter rows (${fmt(chartFirst)} at ${scaleName(first)})`
+    : 'chart from the cached counters (no read)';
+  const bellText = bellOf(top)
+    ? `bell count reads ${fmt(rowsRead(bellOf(top)))} notification rows`
+    : 'bell count cached (no read)';
   figures.push({
     section,
     name: `chart and totals on each page at ${scaleName(top)}`,
-    value: `${top.pageStatements.length} statements per page; operation_runs read ${runReads.length}× (the list query); chart reads ${fmt(chartRows)} counter rows (${fmt(chartFirst)} at ${scaleName(first)}); bell count reads ${fmt(rowsRead(bellOf(top)))} notification rows`,
+    value: `${top.pageStatements.length} statements per page; operation_runs read ${runReads.length}× (the list query); ${chartText}; ${bellText}`,
     target: 'no scan of runs',
     // The counters the chart reads are bounded by days × types × buckets, not by runs; what must not
     // happen is a second read of operation_runs (a COUNT or a GROUP BY) on every page view.
-    pass: runReads.length === 1 && Number.isFinite(chartRows),
+    pass: runReads.length === 1 && (!chartOf(top) || Number.isFinite(chartRows)),
   });
   return figures;
 }

@@ -52,7 +52,23 @@ export const PLATFORM_MANAGED: readonly SubjectName[] = ['Membership', 'AuditEnt
  */
 @Injectable()
 export class AbilityFactory {
+  /**
+   * One ability per principal object: AuthService hands out the same principal until something about
+   * the user's access changes (its auth version), and then a new one, so this never outlives a change.
+   * A user of many tenants would otherwise rebuild rules for every membership on every request.
+   */
+  private readonly built = new WeakMap<Principal, AppAbility>();
+
   forPrincipal(p: Principal): AppAbility {
+    let ability = this.built.get(p);
+    if (!ability) {
+      ability = this.build(p);
+      this.built.set(p, ability);
+    }
+    return ability;
+  }
+
+  private build(p: Principal): AppAbility {
     const { can, cannot, build } = new AbilityBuilder<AppAbility>(createMongoAbility);
     for (const m of p.memberships) {
       const own = { tenantId: m.tenantId };

@@ -265,6 +265,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
       if (inv.purpose === 'invite') await this.tenants.insertMember(tx, tenant!.id, id, inv.role!, label);
       return id;
     });
+    if (user && name) await this.users.namesChanged([userId]);
     if (inv.purpose === 'invite') {
       await this.tenants.memberJoined(tenant!.id, userId, inv.role!, { id: userId }, label);
       return { userId, next: `/admin/t/${tenant!.slug}/operations` };

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { Db, type Sql } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { placeholders, readDate, readNum } from '../database/sql';
+import { CacheBus } from '../queue';
 import { ApiToken, Theme, THEMES, User } from './user';
 
 /** What decides whether a cached principal is still good: the user's auth version, and not deactivated. */
@@ -13,13 +14,34 @@ export interface AuthState {
 const USER_COLUMNS = 'id, email, name, is_ops, created_at, deactivated_at, last_sign_in_at, theme, timezone';
 const TOKEN_COLUMNS = 'id, user_id, name, token_prefix, created_at, last_used_at, revoked_at';
 
+const NAMES_TOPIC = 'users:names';
+
 /** The users and api_tokens tables: the only place that reads them. */
 @Injectable()
 export class UsersRepository {
+  /**
+   * Display names by id (every list names who started each run), kept while the CacheBus is live and
+   * dropped in every process when a user is renamed. Processes without Redis (the CLI) read each time.
+   */
+  private readonly nameCache = new Map<number, string>();
+  private namesGeneration = 0;
+
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
-  ) {}
+    @Optional() private readonly bus?: CacheBus,
+  ) {
+    bus?.on(NAMES_TOPIC, (ids) => {
+      this.namesGeneration++;
+      if (ids === 'all') this.nameCache.clear();
+      else for (const id of ids) this.nameCache.delete(Number(id));
+    });
+  }
+
+  /** A rename is stored: every process forgets the old name (call after the transaction commits). */
+  async namesChanged(ids: number[]): Promise<void> {
+    await this.bus?.invalidate(NAMES_TOPIC, ids);
+  }
 
   async byId(id: number): Promise<User | null> {
     const [row] = await this.db.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`, [id]);
@@ -41,12 +63,30 @@ export class UsersRepository {
 
   async names(ids: number[]): Promise<Map<number, string>> {
     const unique = [...new Set(ids)];
-    if (!unique.length) return new Map();
+    const live = this.bus?.live === true;
+    const out = new Map<number, string>();
+    const missing = live ? unique.filter((id) => !this.copyName(id, out)) : unique;
+    if (!missing.length) return out;
+    const generation = this.namesGeneration;
     const rows = await this.db.query(
-      `SELECT id, name FROM users WHERE id IN (${placeholders(unique.length)})`,
-      unique,
+      `SELECT id, name FROM users WHERE id IN (${placeholders(missing.length)})`,
+      missing,
     );
-    return new Map(rows.map((r) => [readNum(r.id), String(r.name)]));
+    // Kept only if no rename was announced meanwhile (what was read may predate it).
+    const keep = live && this.bus?.live === true && generation === this.namesGeneration;
+    if (keep && this.nameCache.size > 10_000) this.nameCache.clear();
+    for (const r of rows) {
+      out.set(readNum(r.id), String(r.name));
+      if (keep) this.nameCache.set(readNum(r.id), String(r.name));
+    }
+    return out;
+  }
+
+  private copyName(id: number, into: Map<number, string>): boolean {
+    const name = this.nameCache.get(id);
+    if (name === undefined) return false;
+    into.set(id, name);
+    return true;
   }
 
   async count(): Promise<number> {
@@ -101,6 +141,8 @@ export class UsersRepository {
   /** Renames; the auth version moves on, so every process shows the new name on its next request. */
   async setName(id: number, name: string, tx: Sql = this.db): Promise<void> {
     await tx.exec('UPDATE users SET name = ?, auth_version = auth_version + 1 WHERE id = ?', [name, id]);
+    // Inside a transaction the caller announces it again once it commits (namesChanged).
+    await this.namesChanged([id]);
   }
 
   /** Display preferences; the auth version moves on, so cached principals show them at once. */

@@ -28,6 +28,7 @@ import {
   type RunLinkContext,
   type RunListFilter,
   type RunPage,
+  type RunTotal,
   RunsQueryService,
   RunStallService,
   RunStarter,
@@ -62,7 +63,13 @@ const MAX_VIEWS = 50;
 
 /** A list page's filters and rows, or (a filter it cannot use) the errors and what was typed. */
 type Listing =
-  | { filters: RunFilters; listFilter: RunListFilter; page: RunPage; errors?: undefined }
+  | {
+      filters: RunFilters;
+      listFilter: RunListFilter;
+      page: RunPage;
+      total: Promise<RunTotal>;
+      errors?: undefined;
+    }
   | { errors: Record<string, string>; typed: ReturnType<typeof typedValuesOf>; filters?: undefined };
 
 /** Monitoring → Operations: every run of the tenant in one list, and a page per run. */
@@ -107,10 +114,10 @@ export class OperationsController {
     @CurrentTenant() tenant: TenantContext,
     @Query() q: Record<string, unknown>,
   ) {
-    const { filters, listFilter, page } = await this.page(req, tenant, q);
+    const { filters, page, total } = await this.page(req, tenant, q);
     res.render('runs/_rows', {
       layout: false,
-      ...(await this.listModel(req, tenant, filters, listFilter, page)),
+      ...(await this.listModel(req, tenant, filters, page, total)),
     });
   }
 
@@ -481,6 +488,9 @@ export class OperationsController {
   private async page(req: AuthedRequest, tenant: TenantContext, q: Record<string, unknown>) {
     const filters = this.parse(q);
     const listFilter = listFilterOf([tenant.id], filters, req.principal.id);
+    // The total is read alongside the page, not after it (it does not depend on the page's position).
+    const total = this.query.total(listFilter);
+    total.catch(() => undefined);
     let page = await this.query.list(listFilter);
     if (filters.direction === 'newer' && !page.hasMore) {
       // Back at the top: show a full first page rather than the few rows newer than the cursor.
@@ -491,7 +501,7 @@ export class OperationsController {
       listFilter.direction = 'older';
       page = await this.query.list(listFilter);
     }
-    return { filters, listFilter, page };
+    return { filters, listFilter, page, total };
   }
 
   private async listing(
@@ -520,7 +530,7 @@ export class OperationsController {
     const [days, views, table] = await Promise.all([
       this.query.perDay(tenant.id, CHART_DAYS),
       this.views.forUser(req.principal.id),
-      filters ? this.listModel(req, tenant, filters, listing.listFilter, listing.page) : null,
+      filters ? this.listModel(req, tenant, filters, listing.page, listing.total) : null,
     ]);
     const kept = filters ? keptFilters(filters) : {};
     const current = filters ? viewQuery(filters) : null;
@@ -577,13 +587,10 @@ export class OperationsController {
     req: AuthedRequest,
     tenant: TenantContext,
     filters: RunFilters,
-    listFilter: RunListFilter,
     page: RunPage,
+    totalRead: Promise<RunTotal>,
   ) {
-    const [names, total] = await Promise.all([
-      this.auth.namesOf(page.rows.map((r) => r.userId)),
-      this.query.total(listFilter),
-    ]);
+    const [names, total] = await Promise.all([this.auth.namesOf(page.rows.map((r) => r.userId)), totalRead]);
     const runs = await Promise.all(
       page.rows.map(async (r) => {
         const row = { ...(await this.summary(r, tenant, names)), ...rowExtras(r) };

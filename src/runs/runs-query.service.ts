@@ -52,6 +52,7 @@ function wholeDay(d: Date | undefined): string | undefined {
 @Injectable()
 export class RunsQueryService {
   private readonly perDayBuilt = new WeakMap<object, { since: string; days: DayCounts[] }>();
+  private readonly searches = new WeakMap<RunListFilter, Promise<NonNullable<RunListFilter['search']>>>();
 
   constructor(
     private readonly repo: RunsRepository,
@@ -107,9 +108,8 @@ export class RunsQueryService {
    */
   private async searchWalk(filter: RunListFilter, text: string, full: boolean): Promise<OperationRun[]> {
     const id = searchedId(text);
-    const tenantIds = filter.tenantIds ?? [filter.tenantId];
-    const [targets, guessed] = await Promise.all([
-      this.repo.targetsStartingWith(tenantIds, text, SEARCH_TARGETS),
+    const [{ targets }, guessed] = await Promise.all([
+      this.searchOf(filter, text),
       this.walk({ ...filter, search: { id, targets: [text] } }, full),
     ]);
     const known = new Set(targets);
@@ -143,6 +143,18 @@ export class RunsQueryService {
    * is counted on its own index range up to COUNT_CAP, and beyond that the total is "more than".
    */
   async total(filter: RunListFilter): Promise<RunTotal> {
+    const text = filter.searchText;
+    if (text !== undefined && !filter.search && searchedId(text) === undefined) {
+      // As the list does: count the runs of the text as a whole name while the names are looked up;
+      // that count is the answer when the text names exactly one target, itself.
+      const [search, guessed] = await Promise.all([
+        this.searchOf(filter, text),
+        this.repo.countUpTo({ ...filter, search: { targets: [text] } }, COUNT_CAP),
+      ]);
+      if (search.targets.length === 1 && search.targets[0] === text)
+        return { n: guessed.n, exact: !guessed.capped };
+      filter = { ...filter, search };
+    }
     filter = await this.resolved(filter);
     const fromDay = wholeDay(filter.from);
     const toDay = wholeDay(filter.to);
@@ -188,8 +200,20 @@ export class RunsQueryService {
   /** The filter with its typed search resolved (for the reads that need the names first). */
   private async resolved(filter: RunListFilter): Promise<RunListFilter> {
     if (filter.searchText === undefined || filter.search) return filter;
-    const search = await this.resolveSearch(filter.tenantIds ?? [filter.tenantId], filter.searchText);
-    return { ...filter, search };
+    return { ...filter, search: await this.searchOf(filter, filter.searchText) };
+  }
+
+  /**
+   * A typed search resolved once per filter object: a page's list and its total, read at the same
+   * time, share one lookup of the target names.
+   */
+  private searchOf(filter: RunListFilter, text: string): Promise<NonNullable<RunListFilter['search']>> {
+    let pending = this.searches.get(filter);
+    if (!pending) {
+      pending = this.resolveSearch(filter.tenantIds ?? [filter.tenantId], text);
+      this.searches.set(filter, pending);
+    }
+    return pending;
   }
 
   /** The SQL a list page runs first (what the benchmark EXPLAINs). */

@@ -6,6 +6,16 @@ import { CSRF_TOKENS, CsrfTokens, WebRequest } from './request';
 
 const LAYOUT_PART = 'web:layout-part';
 
+interface SwitcherEntry {
+  slug: string;
+  name: string;
+  role: unknown;
+  archived: boolean;
+  current: boolean;
+}
+
+const byName = new Intl.Collator('en');
+
 /**
  * A module's own piece of every full page's layout (the notification bell's count), read before the
  * page renders. Mark the provider with @LayoutPart(); pages pay for it, JSON answers and fragments
@@ -34,6 +44,7 @@ export class ViewLocals implements OnModuleInit {
   private readonly logger = new Logger('ViewLocals');
   private readonly populated = new WeakSet<Response>();
   private parts: LayoutPartProvider[] = [];
+  private readonly switchers = new WeakMap<object, { active: SwitcherEntry[]; archived: SwitcherEntry[] }>();
 
   constructor(
     @Inject(CSRF_TOKENS) private readonly csrf: CsrfTokens,
@@ -91,6 +102,32 @@ export class ViewLocals implements OnModuleInit {
     );
   }
 
+  /**
+   * A principal's tenants in name order, split into active and archived: sorted once per principal
+   * object (the same object serves a user until their access changes), not on every page of a user
+   * with fifty tenants. Read-only: a page marks its current tenant on copies.
+   */
+  private switcherOf(principal: NonNullable<WebRequest['principal']>): {
+    active: SwitcherEntry[];
+    archived: SwitcherEntry[];
+  } {
+    let known = this.switchers.get(principal);
+    if (!known) {
+      const all = [...principal.memberships]
+        .sort((a, b) => byName.compare(a.name, b.name))
+        .map((m) => ({
+          slug: m.slug,
+          name: m.name,
+          role: m.role,
+          archived: m.archived ?? false,
+          current: false,
+        }));
+      known = { active: all.filter((t) => !t.archived), archived: all.filter((t) => t.archived) };
+      this.switchers.set(principal, known);
+    }
+    return known;
+  }
+
   populate(req: WebRequest, res: Response): void {
     const locals = res.locals;
     locals.csrfToken = this.csrf.tokenFor(req, res);
@@ -104,18 +141,15 @@ export class ViewLocals implements OnModuleInit {
         theme: req.principal.theme ?? 'system',
         timezone: req.principal.timezone ?? null,
       };
-      const tenants = [...req.principal.memberships]
-        .sort((a, b) => a.name.localeCompare(b.name))
-        .map((m) => ({
-          slug: m.slug,
-          name: m.name,
-          role: m.role,
-          archived: m.archived ?? false,
-          current: m.slug === req.tenant?.slug,
-        }));
+      const { active, archived } = this.switcherOf(req.principal);
+      const current = req.tenant?.slug;
       // The switcher lists active tenants; archived ones only under their own heading.
-      locals.tenants = tenants.filter((t) => !t.archived);
-      locals.archivedTenants = tenants.filter((t) => t.archived);
+      locals.tenants = current
+        ? active.map((t) => (t.slug === current ? { ...t, current: true } : t))
+        : active;
+      locals.archivedTenants = current
+        ? archived.map((t) => (t.slug === current ? { ...t, current: true } : t))
+        : archived;
       locals.canSeeQueues = req.canSeeQueues ?? false;
       locals.navLinks = req.navLinks ?? {};
     }
