@@ -8,6 +8,7 @@
  *   npx ts-node --transpile-only bench/pipeline-profile.ts [--seconds=6] [--log=warn|info]
  *     [--pages=hello,rows,healthz,help,list,apiToken,apiSession,bell] [--keep-profiles=DIR]
  *     [--sql=true]  (instead of profiling: the SQL statements one warm request of each page sends)
+ *     [--tenants=N]  (the admin belongs to N more tenants, as the bench's admin does to fifty)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -192,6 +193,23 @@ async function main(): Promise<void> {
     mkdirSync(join(profDir, 'bare'), { recursive: true });
     // The demo seed starts a sync per tenant; let it finish.
     await sleep(4000);
+    // The bench's admin belongs to some fifty tenants (its list section creates them): so can this one.
+    const extraTenants = Number(arg('tenants', '0'));
+    if (extraTenants > 0) {
+      const c = await backends.admin();
+      for (let k = 1; k <= extraTenants; k++) {
+        const [r] = await c.query(
+          "INSERT INTO tenants (slug, name, microsoft_tenant_id, notes, policy_source, created_at) VALUES (?, ?, NULL, NULL, 'demo', NOW())",
+          [`extra-${k}`, `Extra tenant ${k}`],
+        );
+        await c.query(
+          "INSERT INTO memberships (tenant_id, user_id, role, created_at) SELECT ?, id, 'owner', NOW() FROM users WHERE email = 'admin@example.com'",
+          [(r as { insertId: number }).insertId],
+        );
+      }
+      await c.query("UPDATE users SET auth_version = auth_version + 1 WHERE email = 'admin@example.com'");
+      await c.end();
+    }
     const sessions: Array<Record<string, string>> = [];
     for (let k = 0; k < CONNECTIONS; k++)
       sessions.push({ cookie: await login(app.baseUrl, 'admin@example.com', 'atlas-demo') });

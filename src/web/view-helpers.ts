@@ -115,8 +115,12 @@ export function humanDuration(ms: unknown): string {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+const thousands = new Intl.NumberFormat('en-US');
+
+/** "1,234"; small whole numbers (most counts on a page) without asking Intl. */
 export function formatNumber(n: unknown): string {
-  return typeof n === 'number' && Number.isFinite(n) ? n.toLocaleString('en-US') : String(n ?? '');
+  if (typeof n !== 'number' || !Number.isFinite(n)) return String(n ?? '');
+  return Number.isInteger(n) && n > -1000 && n < 1000 ? String(n) : thousands.format(n);
 }
 
 export function percent(part: unknown, whole: unknown): number {
