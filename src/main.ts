@@ -29,14 +29,19 @@ async function main(): Promise<void> {
   const launched = await launchRedis(config.redisUrl).catch((e: Error) =>
     fail(`Cannot start Redis: ${e.message}`),
   );
-  const [{ NestFactory }, { AppModule }, { configureApp }, { AppLogger, logQuiet }, { DEMO_USERS }] =
-    await Promise.all([
-      import('@nestjs/core'),
-      import('./app.module'),
-      import('./bootstrap'),
-      import('./common/app-logger'),
-      import('./demo'),
-    ]);
+  const [
+    { NestFactory },
+    { AppModule },
+    { configureApp },
+    { AppLogger, flushLog, logQuiet },
+    { DEMO_USERS },
+  ] = await Promise.all([
+    import('@nestjs/core'),
+    import('./app.module'),
+    import('./bootstrap'),
+    import('./common/app-logger'),
+    import('./demo'),
+  ]);
   const redis = await launched.ready.catch((e: Error) => fail(`Cannot start Redis: ${e.message}`));
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot({ ...config, redisUrl: redis.url }),
@@ -79,6 +84,7 @@ async function main(): Promise<void> {
   // syncs, schedules), so it is the last thing on the screen: once the log has been quiet for a moment.
   app.flushLogs();
   await logQuiet(START_QUIET_MS, START_QUIET_MAX_MS);
+  await flushLog();
   const address = app.getHttpServer().address();
   const url = `http://localhost:${typeof address === 'object' && address ? address.port : config.port}`;
   const lines = [
