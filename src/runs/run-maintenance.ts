@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RunCounters } from './run-counters';
+import { RunTargetNames } from './run-target-names';
 import { RUN_EVENTS } from './run-events';
 import { rollupDay } from './run-rollup';
 import { RunTypeRegistry } from './run-types.registry';
@@ -35,6 +36,7 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
     private readonly repo: RunsRepository,
     private readonly events: EventEmitter2,
     private readonly counters: RunCounters,
+    private readonly targets: RunTargetNames,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -179,6 +181,7 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
       removed += ids.length;
       if (ids.length < PRUNE_BATCH) break;
     }
+    if (removed) await this.targets.pruned();
     await this.repo.deleteDailyCountsBefore(rollupDay(cutoff));
     // Counter deltas a killed process never flushed are put right from the runs themselves.
     await this.counters.recount(rollupDay(new Date(now.getTime() - 86_400_000)));

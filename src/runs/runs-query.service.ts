@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS, StatusBucket } from './run-status';
 import { RunCounters } from './run-counters';
+import { RunTargetNames } from './run-target-names';
 import { cursorAfter, cursorValue, DEFAULT_SORT, segmentsOf, walkOrder } from './run-list';
 import { rollupDay } from './run-rollup';
 import { OperationRun } from './run';
@@ -57,6 +58,7 @@ export class RunsQueryService {
   constructor(
     private readonly repo: RunsRepository,
     private readonly counters: RunCounters,
+    private readonly targetNames: RunTargetNames,
   ) {}
 
   /**
@@ -193,7 +195,9 @@ export class RunsQueryService {
   /** What a search names: a run id (digits, with or without "#"), and targets whose name starts with it. */
   async resolveSearch(tenantIds: number[], text: string): Promise<NonNullable<RunListFilter['search']>> {
     const id = searchedId(text);
-    const targets = await this.repo.targetsStartingWith(tenantIds, text, SEARCH_TARGETS);
+    const read = () => this.repo.targetsStartingWith(tenantIds, text, SEARCH_TARGETS);
+    const targets =
+      tenantIds.length === 1 ? await this.targetNames.get(tenantIds[0], text, read) : await read();
     return { ...(id !== undefined ? { id } : {}), targets };
   }
 

@@ -12,6 +12,7 @@ import { RunStallService } from './run-stall.service';
 import { RunTypeRegistry } from './run-types.registry';
 import { RunsQueryService } from './runs-query.service';
 import { RunsRepository } from './runs.repository';
+import { RunTargetNames } from './run-target-names';
 import { RunsService } from './runs.service';
 import { RunStarter } from './start-response';
 
@@ -37,6 +38,7 @@ class RunsProducerModule {}
     RunMaintenance,
     RunStallService,
     RunStarter,
+    RunTargetNames,
   ],
   exports: [RunsService, RunStarter, RunTypeRegistry, RunsQueryService, RunActionsService, RunStallService],
 })

@@ -17,6 +17,7 @@ import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
 import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
 import { RunTypeRegistry } from './run-types.registry';
 import { OperationRun } from './run';
+import { RunTargetNames } from './run-target-names';
 import { Counts, EndGuard, RunsRepository } from './runs.repository';
 
 export interface StartRunInput {
@@ -94,6 +95,7 @@ export class RunsService {
 
   constructor(
     private readonly repo: RunsRepository,
+    private readonly targets: RunTargetNames,
     private readonly db: Db,
     private readonly dialect: Dialect,
     private readonly registry: RunTypeRegistry,
@@ -242,6 +244,8 @@ export class RunsService {
       retryReason: null,
     });
     run.id = await this.repo.insertPending(run);
+    // A target new to this process may be one a search of its tenant does not know yet.
+    void this.targets.added(run.tenantId, run.target);
     // A run counts as "queued" (in flight) from its start until it ends.
     this.counters.add(run, [['queued', 1]]);
     this.emit(RUN_EVENTS.queued, { run: this.snapshot(run), reused: false });

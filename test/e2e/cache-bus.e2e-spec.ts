@@ -2,6 +2,8 @@ import { NotificationsService } from '../../src/notifications';
 import { CacheBus } from '../../src/queue';
 import { RunCounters } from '../../src/runs/run-counters';
 import { insertRun, toDbDate } from '../factories/runs';
+import { SampleProducerModule } from '../fixtures/sample-producer.module';
+import { RunsService } from '../../src/runs';
 import { createTestApp, login, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
@@ -24,8 +26,12 @@ describe('caches shared across processes (CacheBus)', () => {
   };
 
   beforeAll(async () => {
-    web = await createTestApp({ env: { APP_ROLE: 'web' } });
-    other = await createTestApp({ env: { APP_ROLE: 'worker' }, backends: web.backends });
+    web = await createTestApp({ env: { APP_ROLE: 'web' }, imports: [SampleProducerModule] });
+    other = await createTestApp({
+      env: { APP_ROLE: 'worker' },
+      backends: web.backends,
+      imports: [SampleProducerModule],
+    });
     await Promise.all(
       [web, other].map((a) => waitFor(async () => a.get<CacheBus>(CacheBus).live, 'the cache bus', 10_000)),
     );
@@ -106,5 +112,41 @@ describe('caches shared across processes (CacheBus)', () => {
     );
     await counters.flush();
     await waitFor(async () => (await total()) === before + 6, 'the other process’s counters', 5000);
+  });
+
+  it('keeps the target names a search resolves to, and drops them when a run names a new target anywhere', async () => {
+    const found = async () =>
+      (
+        (await admin.agent.get('/api/v1/tenants/contoso/runs?q=Zeta&limit=100').expect(200)).body
+          .data as Array<{
+          id: number;
+        }>
+      )
+        .map((r) => r.id)
+        .sort((x, y) => x - y);
+    expect(await found()).toEqual([]);
+    // Behind the app's back: a run of a new target that no process announced is not found yet.
+    const quiet = await insertRun(web.dataSource, {
+      tenantId: contoso,
+      type: 'sample.echo',
+      status: 'completed',
+      createdAt: new Date(),
+      succeeded: 1,
+    });
+    await web.dataSource.query('UPDATE operation_runs SET target = ? WHERE id = ?', ['Zeta quiet', quiet]);
+    expect(await found()).toEqual([]);
+    // A run started in the other process with a new target: every process's names are read again.
+    const { run } = await other.get<RunsService>(RunsService).start({
+      tenantId: contoso,
+      userId: null,
+      type: 'sample.echo',
+      itemIds: ['a'],
+      payload: { target: 'Zeta one' },
+    });
+    await waitFor(
+      async () => JSON.stringify(await found()) === JSON.stringify([quiet, run.id]),
+      `the new target in searches (${JSON.stringify(await found())})`,
+      5000,
+    );
   });
 });
