@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { once } from 'node:events';
-import { csvLine, OperationRun, REASON_LABELS, RUN_STATE_LABELS, runState, type ReasonCode } from '../runs';
+import { streamCsv } from '../common/table-params';
+import { OperationRun, REASON_LABELS, RUN_STATE_LABELS, runState, type ReasonCode } from '../runs';
 
 const logger = new Logger('RunsCsv');
 
@@ -28,11 +28,6 @@ export async function writeRunsCsv(
   batches: AsyncGenerator<OperationRun[]>,
   ctx: CsvRowContext,
 ): Promise<void> {
-  const first = await batches.next();
-  res.status(200);
-  res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-  res.setHeader('Content-Disposition', `attachment; filename="${filename.replace(/[^\w.-]/g, '_')}"`);
-  res.setHeader('Cache-Control', 'no-store');
   const header = [
     ...(ctx.tenant ? ['tenant'] : []),
     'id',
@@ -54,50 +49,43 @@ export async function writeRunsCsv(
     'skipped',
     'url',
   ];
-  let closed = false;
-  res.on('close', () => (closed = true));
-  const write = async (text: string) => {
-    if (!res.write(text) && !closed) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  };
+  await streamCsv(res, filename, header, cellsOf(batches, ctx), (e) =>
+    // The status line is gone already: the download is cut short, so it cannot pass for a whole file.
+    logger.error({ err: e }, 'CSV export failed midway'),
+  );
+}
+
+/** Each batch of runs as CSV cells, its initiators' names read once per batch. */
+async function* cellsOf(
+  batches: AsyncGenerator<OperationRun[]>,
+  ctx: CsvRowContext,
+): AsyncGenerator<unknown[][]> {
   try {
-    await write(`${csvLine(header)}\r\n`);
-    let batch = first;
-    while (!batch.done && !closed) {
-      const rows = batch.value;
+    for await (const rows of batches) {
       const names = await ctx.names(rows.map((r) => r.userId));
-      const lines = rows.map((r) => {
-        const state = runState(r.status, r.statusBucket);
-        return csvLine([
-          ...(ctx.tenant ? [ctx.tenant(r)] : []),
-          r.id,
-          r.runType(),
-          ctx.label(r.runType()),
-          RUN_STATE_LABELS[state],
-          r.status,
-          r.target,
-          r.topReason ? (REASON_LABELS[r.topReason as ReasonCode] ?? r.topReason) : '',
-          r.userId === null ? 'System' : (names.get(r.userId) ?? `user #${r.userId}`),
-          iso(r.createdAt),
-          iso(r.startedAt),
-          iso(r.finishedAt),
-          r.durationMs,
-          r.totalItems,
-          r.processedItems,
-          r.succeeded,
-          r.failed,
-          r.skipped,
-          ctx.href(r),
-        ]);
-      });
-      await write(`${lines.join('\r\n')}\r\n`);
-      batch = await batches.next();
+      yield rows.map((r) => [
+        ...(ctx.tenant ? [ctx.tenant(r)] : []),
+        r.id,
+        r.runType(),
+        ctx.label(r.runType()),
+        RUN_STATE_LABELS[runState(r.status, r.statusBucket)],
+        r.status,
+        r.target,
+        r.topReason ? (REASON_LABELS[r.topReason as ReasonCode] ?? r.topReason) : '',
+        r.userId === null ? 'System' : (names.get(r.userId) ?? `user #${r.userId}`),
+        iso(r.createdAt),
+        iso(r.startedAt),
+        iso(r.finishedAt),
+        r.durationMs,
+        r.totalItems,
+        r.processedItems,
+        r.succeeded,
+        r.failed,
+        r.skipped,
+        ctx.href(r),
+      ]);
     }
-    res.end();
-  } catch (e) {
-    // The status line is gone already: cut the download short, so it cannot pass for a whole file.
-    logger.error({ err: e }, 'CSV export failed midway');
-    res.destroy();
   } finally {
-    if (closed) await batches.return(undefined);
+    await batches.return(undefined);
   }
 }

@@ -44,6 +44,8 @@ async function enabledStartControls(page: Page): Promise<string[]> {
       }
     }
     for (const form of Array.from(document.querySelectorAll('form[action]'))) {
+      // A GET form only filters what is shown (a list's search): looking, which Readonly may do.
+      if (form.method.toLowerCase() === 'get') continue;
       const action = new URL(form.action, location.href).pathname;
       if (re.test(action) && !found.some((f) => f.startsWith(action))) found.push(`${action}: form present`);
     }

@@ -182,8 +182,8 @@ describe('browser: truthful run states (issue 15)', () => {
     await expect(page.locator('#e-name').textContent()).resolves.toBe(
       'A backup set named "Baseline A" already exists in this tenant.',
     );
-    await expect(page.getByLabel('Name', { exact: true }).inputValue()).resolves.toBe('Baseline A');
-    await expect(page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.locator('#f-name').inputValue()).resolves.toBe('Baseline A');
+    await expect(page.locator('#f-name').getAttribute('aria-invalid')).resolves.toBe('true');
     await expect(page.getByLabel('Description').inputValue()).resolves.toBe('typed by hand');
     await expect(page.getByText('Back to operations').count()).resolves.toBe(0);
     await noAxe(page);

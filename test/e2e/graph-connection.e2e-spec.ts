@@ -1,3 +1,4 @@
+import { waitFor } from '../factories/wait';
 import Redis from 'ioredis';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -511,10 +512,20 @@ describe('Microsoft Graph: connecting tenants and reading them for real', () => 
     const done = await Promise.all(started.map((s) => waitForTerminal(web, s.run.id, 120_000)));
     sim.clearFaults();
     expect(done.map((r) => r.statusBucket)).toEqual(['succeeded', 'succeeded']);
-    const finishedIn = workers.map((w) =>
-      [...w.output().matchAll(/"runId":(\d+)[^\n]*"msg":"run handler finished"/g)].map((m) => Number(m[1])),
-    );
     const ids = started.map((s) => s.run.id);
+    // Log lines are written behind (within 200 ms): wait for both workers' lines to arrive.
+    const finishedIn = await waitFor(
+      async () => {
+        const lists = workers.map((w) =>
+          [...w.output().matchAll(/"runId":(\d+)[^\n]*"msg":"run handler finished"/g)].map((m) =>
+            Number(m[1]),
+          ),
+        );
+        return ids.every((id) => lists.some((l) => l.includes(id))) ? lists : undefined;
+      },
+      'both workers to log their run',
+      5000,
+    );
     expect(ids.map((id) => finishedIn.findIndex((list) => list.includes(id))).sort()).toEqual([0, 1]);
     const inFlight = sim.maxInFlight(h.tenantId);
     expect(inFlight).toBe(3);

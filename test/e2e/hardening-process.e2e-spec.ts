@@ -136,6 +136,12 @@ describe('a real process', () => {
         api: (await admin.agent.get(`/api/v1/tenants/contoso/runs/${run.id}`).expect(200)).body,
         page: (await admin.agent.get(`/admin/t/contoso/operations/${run.id}`).expect(200)).text,
       });
+      // Log lines are written behind (within 200 ms): the run's own lines first, then all of them.
+      await waitFor(
+        async () => worker.output().includes(`"runId":${run.id}`),
+        "the worker's log lines",
+        5000,
+      );
       const logs = worker.output();
       const redisText = await dumpRedis(web.backends.redisUrl, web.backends.redisPrefix);
       expect(logs).toContain(`"runId":${run.id}`);
