@@ -50,6 +50,8 @@ export class RunCounters implements OnApplicationShutdown {
    */
   readonly daily: BusCache<Array<{ day: string; bucket: CounterKey; n: number }>>;
   readonly totals: BusCache<number>;
+  /** Totals counted on the runs themselves (filters the counters cannot answer), kept alike. */
+  readonly runTotals: BusCache<{ n: number; exact: boolean }>;
 
   constructor(
     private readonly repo: RunsRepository,
@@ -57,6 +59,7 @@ export class RunCounters implements OnApplicationShutdown {
   ) {
     this.daily = new BusCache(bus, COUNTERS_TOPIC);
     this.totals = new BusCache(bus, COUNTERS_TOPIC);
+    this.runTotals = new BusCache(bus, COUNTERS_TOPIC);
   }
 
   add(key: RollupKey, deltas: Array<[CounterKey, number]>): void {

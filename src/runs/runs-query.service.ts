@@ -34,6 +34,20 @@ export const SEARCH_TARGETS = 10;
 
 const DAY_MS = 86_400_000;
 
+/** What a total depends on besides its tenant: the filters, never the page's position. */
+function countKey(f: RunListFilter): string {
+  return JSON.stringify([
+    f.type ? `${f.type.resource}.${f.type.action}` : null,
+    f.bucket ?? null,
+    f.reason ?? null,
+    f.initiator ? { by: f.initiator.userId } : null,
+    f.from?.toISOString() ?? null,
+    f.to?.toISOString() ?? null,
+    f.searchText ?? null,
+    f.search ?? null,
+  ]);
+}
+
 /** The run id a search names: digits, with or without "#". */
 function searchedId(text: string): number | undefined {
   const m = /^#?(\d{1,15})$/.exec(text);
@@ -145,6 +159,40 @@ export class RunsQueryService {
    * is counted on its own index range up to COUNT_CAP, and beyond that the total is "more than".
    */
   async total(filter: RunListFilter): Promise<RunTotal> {
+    const fromDay = wholeDay(filter.from);
+    const toDay = wholeDay(filter.to);
+    const tenantIds = filter.tenantIds ?? [filter.tenantId];
+    const active = filter.bucket === 'queued' || filter.bucket === 'running';
+    const counted =
+      filter.searchText === undefined &&
+      !filter.search &&
+      !filter.reason &&
+      !filter.initiator &&
+      !active &&
+      (!filter.from || fromDay) &&
+      (!filter.to || toDay);
+    // This process's latest changes first, so a run it just started or ended is in the figure (and
+    // their flush has dropped what the caches below held about it).
+    if (counted || !active) await this.counters.flush();
+    if (counted) {
+      const f = { tenantIds, type: filter.type, bucket: filter.bucket, fromDay, toDay };
+      const n =
+        tenantIds.length === 1
+          ? await this.counters.totals.get(tenantIds[0], countKey(filter), () =>
+              this.repo.countFromCounters(f),
+            )
+          : await this.repo.countFromCounters(f);
+      return { n, exact: true };
+    }
+    // Counted on the runs (up to COUNT_CAP). Kept as the counters' figures are: whatever can move such
+    // a count (a run started, ended, cancelled, retried, pruned) moves the counters too, and their
+    // flush drops it in every process. Not for queued and running: a start moves no counter.
+    if (tenantIds.length !== 1 || active) return this.countRuns(filter);
+    return this.counters.runTotals.get(tenantIds[0], countKey(filter), () => this.countRuns(filter));
+  }
+
+  /** A total counted on the runs' own index ranges, up to COUNT_CAP ("more than" beyond). */
+  private async countRuns(filter: RunListFilter): Promise<RunTotal> {
     const text = filter.searchText;
     if (text !== undefined && !filter.search && searchedId(text) === undefined) {
       // As the list does: count the runs of the text as a whole name while the names are looked up;
@@ -158,36 +206,6 @@ export class RunsQueryService {
       filter = { ...filter, search };
     }
     filter = await this.resolved(filter);
-    const fromDay = wholeDay(filter.from);
-    const toDay = wholeDay(filter.to);
-    const counted =
-      !filter.search &&
-      !filter.reason &&
-      !filter.initiator &&
-      filter.bucket !== 'queued' &&
-      filter.bucket !== 'running' &&
-      (!filter.from || fromDay) &&
-      (!filter.to || toDay);
-    if (counted) {
-      // This process's latest changes first, so a run it just started or ended is in the figure.
-      await this.counters.flush();
-      const f = {
-        tenantIds: filter.tenantIds ?? [filter.tenantId],
-        type: filter.type,
-        bucket: filter.bucket,
-        fromDay,
-        toDay,
-      };
-      const n =
-        f.tenantIds.length === 1
-          ? await this.counters.totals.get(
-              f.tenantIds[0],
-              `${f.type ? `${f.type.resource}.${f.type.action}` : ''}|${f.bucket ?? ''}|${fromDay ?? ''}|${toDay ?? ''}`,
-              () => this.repo.countFromCounters(f),
-            )
-          : await this.repo.countFromCounters(f);
-      return { n, exact: true };
-    }
     const { n, capped } = await this.repo.countUpTo(filter, COUNT_CAP);
     return { n, exact: !capped };
   }
