@@ -45,6 +45,13 @@ describe('parseRunFilters', () => {
   it('turns presets into a from bound relative to now', () => {
     expect(parse({ preset: '24h' }).from?.toISOString()).toBe('2026-11-25T12:00:00.000Z');
     expect(parse({ preset: '7d' }).from?.toISOString()).toBe('2026-11-19T12:00:00.000Z');
+    // From the start of the minute, so views within one minute share their total.
+    const later = parseRunFilters({ preset: '7d' }, types, {
+      defaultLimit: 25,
+      maxLimit: 100,
+      now: new Date('2026-11-26T12:03:41.250Z'),
+    });
+    expect(later.from?.toISOString()).toBe('2026-11-19T12:03:00.000Z');
   });
 
   it.each([

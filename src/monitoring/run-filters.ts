@@ -158,7 +158,9 @@ export function parseRunFilters(
       throw bad('preset', `Unknown time preset "${preset.slice(0, 20)}". Use 24h, 7d or 30d.`);
     if (from || to) throw bad('preset', 'Choose either a time preset or a from/to range, not both.');
     f.preset = preset as Preset;
-    f.from = new Date(now.getTime() - PRESETS[f.preset]);
+    // From the start of the minute: every view within a minute (the live refresh, the next page) asks
+    // about the same runs, so its total can be kept (RunsQueryService.total).
+    f.from = new Date(Math.floor((now.getTime() - PRESETS[f.preset]) / 60_000) * 60_000);
   }
   if (from) f.from = parseInstant(from, 'from', false);
   if (to) f.to = parseInstant(to, 'to', true);
