@@ -264,6 +264,8 @@ describe('Redis restarted without its data', () => {
     // Redis answers, but the connection starts use is down: a fresh probe connection is no proof.
     const queue = t.get<RunsService>(RunsService).queue('sample');
     queue.client.disconnect();
+    // The socket closes a moment later (ioredis): down means closed.
+    await waitFor(async () => queue.client.status !== 'ready', 'the queue connection to close', 5000);
     const ready = await request(t.server).get('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.down).toEqual(['redis']);
