@@ -74,7 +74,15 @@ describe('run states: notifications, retry, Retry-After, picker, inline form err
     const childRun = await waitForTerminal(t, child.id);
     expect([childRun.statusBucket, childRun.failed, childRun.parentRunId]).toEqual(['failed', 4, parent.id]);
 
-    const notes = await notesOf(child.id);
+    // The result's notice is written behind the run's end (its listener, then a batched insert).
+    const notes = await waitFor(
+      async () => {
+        const all = await notesOf(child.id);
+        return all.some((n: { kind: string }) => n.kind !== 'run_queued') ? all : undefined;
+      },
+      "the child run's result notification",
+      10_000,
+    );
     // One entry per run: the result replaced the queued notice.
     expect(notes.map((n: { kind: string }) => n.kind)).toEqual(['run_failed']);
     expect(notes[0].body).toContain(`Run #${child.id} failed — Not found (not_found), 4 items of 4 items:`);
