@@ -2,7 +2,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { Db, type Sql } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { placeholders, readDate, readNum } from '../database/sql';
-import { CacheBus } from '../queue';
+import { BusCache, CacheBus } from '../queue';
 import { ApiToken, Theme, THEMES, User } from './user';
 
 /** What decides whether a cached principal is still good: the user's auth version, and not deactivated. */
@@ -23,19 +23,14 @@ export class UsersRepository {
    * Display names by id (every list names who started each run), kept while the CacheBus is live and
    * dropped in every process when a user is renamed. Processes without Redis (the CLI) read each time.
    */
-  private readonly nameCache = new Map<number, string>();
-  private namesGeneration = 0;
+  private readonly nameCache: BusCache<string>;
 
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
     @Optional() private readonly bus?: CacheBus,
   ) {
-    bus?.on(NAMES_TOPIC, (ids) => {
-      this.namesGeneration++;
-      if (ids === 'all') this.nameCache.clear();
-      else for (const id of ids) this.nameCache.delete(Number(id));
-    });
+    this.nameCache = new BusCache(bus, NAMES_TOPIC);
   }
 
   /** A rename is stored: every process forgets the old name (call after the transaction commits). */
@@ -61,32 +56,14 @@ export class UsersRepository {
     return row ? { user: toUser(row), passwordHash: String(row.password_hash) } : null;
   }
 
-  async names(ids: number[]): Promise<Map<number, string>> {
-    const unique = [...new Set(ids)];
-    const live = this.bus?.live === true;
-    const out = new Map<number, string>();
-    const missing = live ? unique.filter((id) => !this.copyName(id, out)) : unique;
-    if (!missing.length) return out;
-    const generation = this.namesGeneration;
-    const rows = await this.db.query(
-      `SELECT id, name FROM users WHERE id IN (${placeholders(missing.length)})`,
-      missing,
-    );
-    // Kept only if no rename was announced meanwhile (what was read may predate it).
-    const keep = live && this.bus?.live === true && generation === this.namesGeneration;
-    if (keep && this.nameCache.size > 10_000) this.nameCache.clear();
-    for (const r of rows) {
-      out.set(readNum(r.id), String(r.name));
-      if (keep) this.nameCache.set(readNum(r.id), String(r.name));
-    }
-    return out;
-  }
-
-  private copyName(id: number, into: Map<number, string>): boolean {
-    const name = this.nameCache.get(id);
-    if (name === undefined) return false;
-    into.set(id, name);
-    return true;
+  names(ids: number[]): Promise<Map<number, string>> {
+    return this.nameCache.getMany([...new Set(ids)], async (missing) => {
+      const rows = await this.db.query(
+        `SELECT id, name FROM users WHERE id IN (${placeholders(missing.length)})`,
+        missing,
+      );
+      return new Map(rows.map((r) => [readNum(r.id), String(r.name)]));
+    });
   }
 
   async count(): Promise<number> {

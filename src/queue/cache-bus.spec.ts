@@ -80,4 +80,43 @@ describe('BusCache', () => {
     s.set(5);
     expect(await s.cache.get(7, '', s.load)).toBe(5);
   });
+
+  it('reads several keys at once: the kept ones from the cache, the rest in one load, only those kept', async () => {
+    const s = setup();
+    const loads: number[][] = [];
+    const names = new Map([
+      [1, 'Ada'],
+      [2, 'Bo'],
+      [3, 'Cy'],
+    ]);
+    const many = (ids: number[]) =>
+      s.cache.getMany(ids, async (missing) => {
+        loads.push(missing);
+        return new Map(missing.filter((id) => names.has(id)).map((id) => [id, names.get(id)!.length]));
+      });
+    expect([...(await many([1, 2, 9]))]).toEqual([
+      [1, 3],
+      [2, 2],
+    ]);
+    names.set(1, 'Adelheid');
+    s.bus.deliver('topic', [2]);
+    expect([...(await many([1, 2, 3, 9]))].sort()).toEqual([
+      [1, 3],
+      [2, 2],
+      [3, 2],
+    ]);
+    // 1 was kept; 2 was invalidated; 9 is unknown, so it is asked for again.
+    expect(loads).toEqual([
+      [1, 2, 9],
+      [2, 3, 9],
+    ]);
+  });
+
+  it('keeps nothing without a bus (a process with no Redis)', async () => {
+    const cache = new BusCache<number>(undefined, 'topic');
+    let reads = 0;
+    const load = async () => ++reads;
+    await cache.get(1, '', load);
+    expect(await cache.get(1, '', load)).toBe(2);
+  });
 });

@@ -141,12 +141,13 @@ export class BusCache<V> {
   private readonly generation = new Map<string, number>();
   private cleared = 0;
 
+  /** Without a bus (a process with no Redis, such as the CLI) nothing is kept: every read loads. */
   constructor(
-    private readonly bus: CacheBus,
+    private readonly bus: CacheBus | undefined,
     readonly topic: string,
     private readonly maxKeys = 10_000,
   ) {
-    bus.on(topic, (keys) => {
+    bus?.on(topic, (keys) => {
       if (keys === 'all') {
         this.values.clear();
         this.generation.clear();
@@ -161,26 +162,66 @@ export class BusCache<V> {
     });
   }
 
+  private get live(): boolean {
+    return this.bus?.live === true;
+  }
+
   /** The value of `key` (an invalidation key; `detail` tells its variants apart), cached or from `load`. */
   async get(key: Key, detail: string, load: () => Promise<V>): Promise<V> {
-    if (!this.bus.live) return load();
+    if (!this.live) return load();
     const k = String(key);
-    const hit = this.values.get(k)?.get(detail);
-    if (hit && Date.now() - hit.at < BACKSTOP_MS) return hit.v;
-    const gen = this.generation.get(k) ?? 0;
-    const cleared = this.cleared;
+    const hit = this.fresh(k, detail);
+    if (hit) return hit.v;
+    const mark = this.mark(k);
     const v = await load();
-    // Kept only if nothing said this key changed while it was read.
-    if (this.bus.live && cleared === this.cleared && gen === (this.generation.get(k) ?? 0)) {
-      let variants = this.values.get(k);
-      if (!variants) {
-        if (this.values.size >= this.maxKeys) this.values.clear();
-        this.values.set(k, (variants = new Map()));
-      }
-      if (variants.size >= 64) variants.clear();
-      variants.set(detail, { v, at: Date.now() });
-    }
+    this.keep(k, detail, v, mark);
     return v;
+  }
+
+  /**
+   * The values of several keys at once: the cached ones, and the rest from one `load` of those
+   * missing (a key `load` does not answer is not in the result, and not kept).
+   */
+  async getMany<K extends Key>(keys: K[], load: (missing: K[]) => Promise<Map<K, V>>): Promise<Map<K, V>> {
+    const out = new Map<K, V>();
+    const live = this.live;
+    const missing = keys.filter((key) => {
+      const hit = live ? this.fresh(String(key), '') : undefined;
+      if (hit) out.set(key, hit.v);
+      return !hit;
+    });
+    if (!missing.length) return out;
+    const marks = missing.map((key) => this.mark(String(key)));
+    const loaded = await load(missing);
+    missing.forEach((key, i) => {
+      if (!loaded.has(key)) return;
+      const v = loaded.get(key)!;
+      out.set(key, v);
+      this.keep(String(key), '', v, marks[i]);
+    });
+    return out;
+  }
+
+  private fresh(k: string, detail: string): { v: V; at: number } | undefined {
+    const hit = this.values.get(k)?.get(detail);
+    return hit && Date.now() - hit.at < BACKSTOP_MS ? hit : undefined;
+  }
+
+  /** Where the invalidations of `k` stood when a read of it began. */
+  private mark(k: string): { gen: number; cleared: number } {
+    return { gen: this.generation.get(k) ?? 0, cleared: this.cleared };
+  }
+
+  /** Keeps what was read, unless something said `k` changed while it was read. */
+  private keep(k: string, detail: string, v: V, mark: { gen: number; cleared: number }): void {
+    if (!this.live || mark.cleared !== this.cleared || mark.gen !== (this.generation.get(k) ?? 0)) return;
+    let variants = this.values.get(k);
+    if (!variants) {
+      if (this.values.size >= this.maxKeys) this.values.clear();
+      this.values.set(k, (variants = new Map()));
+    }
+    if (variants.size >= 64) variants.clear();
+    variants.set(detail, { v, at: Date.now() });
   }
 }
 

@@ -49,9 +49,8 @@ export class RunCounters implements OnApplicationShutdown {
    * that tenant change in any process (CacheBus).
    */
   readonly daily: BusCache<Array<{ day: string; bucket: CounterKey; n: number }>>;
-  readonly totals: BusCache<number>;
-  /** Totals counted on the runs themselves (filters the counters cannot answer), kept alike. */
-  readonly runTotals: BusCache<{ n: number; exact: boolean }>;
+  /** List totals, from the counters or (filters they cannot answer) counted on the runs, kept alike. */
+  readonly totals: BusCache<{ n: number; exact: boolean }>;
 
   constructor(
     private readonly repo: RunsRepository,
@@ -59,7 +58,6 @@ export class RunCounters implements OnApplicationShutdown {
   ) {
     this.daily = new BusCache(bus, COUNTERS_TOPIC);
     this.totals = new BusCache(bus, COUNTERS_TOPIC);
-    this.runTotals = new BusCache(bus, COUNTERS_TOPIC);
   }
 
   add(key: RollupKey, deltas: Array<[CounterKey, number]>): void {

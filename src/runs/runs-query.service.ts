@@ -176,19 +176,14 @@ export class RunsQueryService {
     if (counted || !active) await this.counters.flush();
     if (counted) {
       const f = { tenantIds, type: filter.type, bucket: filter.bucket, fromDay, toDay };
-      const n =
-        tenantIds.length === 1
-          ? await this.counters.totals.get(tenantIds[0], countKey(filter), () =>
-              this.repo.countFromCounters(f),
-            )
-          : await this.repo.countFromCounters(f);
-      return { n, exact: true };
+      const read = async () => ({ n: await this.repo.countFromCounters(f), exact: true });
+      return tenantIds.length === 1 ? this.counters.totals.get(tenantIds[0], countKey(filter), read) : read();
     }
     // Counted on the runs (up to COUNT_CAP). Kept as the counters' figures are: whatever can move such
     // a count (a run started, ended, cancelled, retried, pruned) moves the counters too, and their
     // flush drops it in every process. Not for queued and running: a start moves no counter.
     if (tenantIds.length !== 1 || active) return this.countRuns(filter);
-    return this.counters.runTotals.get(tenantIds[0], countKey(filter), () => this.countRuns(filter));
+    return this.counters.totals.get(tenantIds[0], countKey(filter), () => this.countRuns(filter));
   }
 
   /** A total counted on the runs' own index ranges, up to COUNT_CAP ("more than" beyond). */
