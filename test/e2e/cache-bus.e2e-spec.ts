@@ -46,6 +46,31 @@ describe('caches shared across processes (CacheBus)', () => {
     await web?.close();
   });
 
+  /**
+   * No run still moving (the demo seed's syncs, a run a test started) and nothing left to write behind:
+   * from here, only what a test does invalidates anything, so "not seen" means "kept".
+   */
+  const settle = async () => {
+    await waitFor(
+      async () =>
+        Number(
+          (
+            await web.dataSource.query(
+              "SELECT COUNT(*) AS n FROM operation_runs WHERE status IN ('pending', 'running')",
+            )
+          )[0].n,
+        ) === 0,
+      'every run to end',
+      30_000,
+    );
+    for (const a of [web, other]) {
+      await a.get<RunCounters>(RunCounters).flush();
+      await a.get<NotificationsService>(NotificationsService).flush();
+    }
+    // What those flushes announced reaches the other process.
+    await new Promise((r) => setTimeout(r, 200));
+  };
+
   const note = (title: string) => ({
     userId: adminId,
     tenantId: contoso,
@@ -58,6 +83,7 @@ describe('caches shared across processes (CacheBus)', () => {
   });
 
   it("keeps the bell's count, and drops it when another process adds a notification", async () => {
+    await settle();
     const before = await bell();
     // Behind the bus's back: this process does not hear of it, so its count stays as read.
     await web.dataSource.query(
@@ -80,6 +106,7 @@ describe('caches shared across processes (CacheBus)', () => {
   });
 
   it("keeps a tenant's chart counters until another process's runs change them", async () => {
+    await settle();
     const total = async () => {
       const html = (await admin.agent.get('/admin/t/contoso/operations?status=succeeded').expect(200)).text;
       const of = /\d–[\d,]+ of ([\d,]+)/.exec(html)?.[1];
@@ -115,6 +142,7 @@ describe('caches shared across processes (CacheBus)', () => {
   });
 
   it('keeps the target names a search resolves to, and drops them when a run names a new target anywhere', async () => {
+    await settle();
     const found = async () =>
       (
         (await admin.agent.get('/api/v1/tenants/contoso/runs?q=Zeta&limit=100').expect(200)).body
@@ -151,6 +179,7 @@ describe('caches shared across processes (CacheBus)', () => {
   });
 
   it('keeps a total counted on the runs (a filter the counters cannot answer) until the counters move', async () => {
+    await settle();
     const total = async () => {
       const html = (await admin.agent.get('/admin/t/contoso/operations?initiator=system').expect(200)).text;
       const of = /\d–[\d,]+ of ([\d,]+)/.exec(html)?.[1];
