@@ -9,13 +9,15 @@
  *     [--pages=hello,rows,healthz,help,list,apiToken,apiSession,bell] [--keep-profiles=DIR]
  *     [--sql=true]  (instead of profiling: the SQL statements one warm request of each page sends)
  *     [--tenants=N]  (the admin belongs to N more tenants, as the bench's admin does to fifty)
+ *     [--runs=N]  (N seeded runs, a fifth of them contoso's, as section 1 seeds its busy tenant)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createBackends } from './backends';
 import { LoadGen } from './loadgen';
+import { RunSeeder } from './seed-runs';
 import { ServerProcess, startServer } from './server-process';
 import { getOk, login } from './session';
 import { fmt, sleep } from './stats';
@@ -210,6 +212,22 @@ async function main(): Promise<void> {
       await c.query("UPDATE users SET auth_version = auth_version + 1 WHERE email = 'admin@example.com'");
       await c.end();
     }
+    const runs = Number(arg('runs', '0'));
+    if (runs > 0) {
+      const c = await backends.admin();
+      const [ts] = await c.query('SELECT id, slug FROM tenants ORDER BY slug = ? DESC, id', ['contoso']);
+      const [us] = await c.query('SELECT id FROM users');
+      const [mx] = await c.query('SELECT COALESCE(MAX(id), 0) AS m FROM operation_runs');
+      const seeder = new RunSeeder(c, {
+        maxRows: runs,
+        tenants: (ts as Array<{ id: number; slug: string }>).map((t) => ({ id: Number(t.id), slug: t.slug })),
+        userIds: (us as Array<{ id: number }>).map((u) => Number(u.id)),
+        anchor: Date.now() - 60_000,
+        idBase: Number((mx as Array<{ m: number }>)[0].m) + 1000,
+      });
+      await seeder.growTo(runs);
+      await c.end();
+    }
     const sessions: Array<Record<string, string>> = [];
     for (let k = 0; k < CONNECTIONS; k++)
       sessions.push({ cookie: await login(app.baseUrl, 'admin@example.com', 'atlas-demo') });
@@ -236,7 +254,12 @@ async function main(): Promise<void> {
       { key: 'apiSession', server: app, path: '/api/v1/tenants/contoso/runs', headers: sessions },
       { key: 'bell', server: app, path: '/admin/notifications/bell', headers: sessions },
     ].filter((p) => wanted.includes(p.key));
-    for (const p of pages) await getOk(p.server.baseUrl, p.path, p.headers[0]);
+    const bytes = new Map<string, number>();
+    for (const p of pages) {
+      const body = await getOk(p.server.baseUrl, p.path, p.headers[0]);
+      bytes.set(p.key, Buffer.byteLength(body));
+      if (process.env.PROFILE_DUMP) writeFileSync(join(process.env.PROFILE_DUMP, `${p.key}.html`), body);
+    }
     if (arg('sql', '') === 'true') {
       await printStatements(
         backends,
@@ -265,7 +288,7 @@ async function main(): Promise<void> {
       const profile = await waitForProfile(join(profDir, p.server.name), n);
       if (r.errors.length) process.stdout.write(`  errors: ${r.errors.join(' | ')}\n`);
       process.stdout.write(
-        `\n## ${p.key} (${p.server.name} ${p.path}): ${fmt(r.rps)} req/s, ${r.count} requests\n${summarize(profile, r.count)}\n`,
+        `\n## ${p.key} (${p.server.name} ${p.path}): ${fmt(r.rps)} req/s, ${r.count} requests, ${fmt(bytes.get(p.key)! / 1024)} KB a page\n${summarize(profile, r.count)}\n`,
       );
     }
   } finally {

@@ -2,6 +2,7 @@ import { CommandFactory } from 'nest-commander';
 import { CliModule } from './cli/index';
 import { AppError } from './common/app-error';
 import { ConfigError, loadConfig } from './config/app-config';
+import { embeddedRedisNote, readEmbeddedRedis } from './queue/embedded-redis';
 
 /**
  * `npm run cli -- <command>`: create-admin, reset-password, deactivate-user, list-tenants. Uses the
@@ -15,7 +16,10 @@ async function main(): Promise<void> {
     if (e instanceof ConfigError) return fail(e.message);
     throw e;
   }
-  await CommandFactory.run(CliModule.forRoot({ ...config, runsWeb: false, runsWorker: false }), {
+  // On the embedded default, the running app's own redis-server (if it noted one): the CLI announces
+  // its changes there, so that app drops what it kept of a deactivated user at once.
+  const redisUrl = config.redisUrl ?? readEmbeddedRedis(embeddedRedisNote(config.database));
+  await CommandFactory.run(CliModule.forRoot({ ...config, redisUrl, runsWeb: false, runsWorker: false }), {
     logger: ['error'],
     cliName: 'npm run cli --',
     errorHandler: (err) => {

@@ -1,6 +1,11 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, loadConfig } from './config/app-config';
-import { launchRedis } from './queue/embedded-redis';
+import {
+  embeddedRedisNote,
+  forgetEmbeddedRedis,
+  launchRedis,
+  noteEmbeddedRedis,
+} from './queue/embedded-redis';
 
 /** Past the grace period for running jobs (handed back then), what closing connections may still take. */
 const SHUTDOWN_MARGIN_MS = 4000;
@@ -52,6 +57,9 @@ async function main(): Promise<void> {
   });
   app.useLogger(app.get(AppLogger));
   await configureApp(app, config);
+  // The command line finds this app's CacheBus through this note (see embeddedRedisNote).
+  const note = redis.embedded ? embeddedRedisNote(config.database) : undefined;
+  noteEmbeddedRedis(note, redis.url);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -68,6 +76,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
     } finally {
+      forgetEmbeddedRedis(note);
       await redis.stop();
       process.stdout.write(`Stopped on ${signal}\n`);
       process.exit(0);

@@ -266,6 +266,8 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
       return id;
     });
     if (user && name) await this.users.namesChanged([userId]);
+    // Announced again now that the new password is committed (the first one was from inside).
+    if (user && passwordHash) await this.users.authChanged([userId]);
     if (inv.purpose === 'invite') {
       await this.tenants.memberJoined(tenant!.id, userId, inv.role!, { id: userId }, label);
       return { userId, next: `/admin/t/${tenant!.slug}/operations` };
@@ -335,6 +337,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
       if (user.isOps) await this.keepAnAdmin(tx, id, `${user.email} is the last active platform admin`);
       return this.users.setDeactivated(id, new Date(), tx);
     });
+    await this.users.authChanged([id]);
     await this.sessions.endSessionsOf(id);
     if (!changed) return false;
     await this.audit.record({
@@ -373,6 +376,7 @@ export class AccountsService implements OnModuleInit, OnApplicationShutdown {
       return this.users.setOps(id, isOps, tx);
     });
     if (!changed) return false;
+    await this.users.authChanged([id]);
     await this.audit.record({
       actorId: actor.id,
       tenantId: null,

@@ -153,11 +153,16 @@ export class AuthService {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
     const row = await this.users.tokenByHash(sha256(token));
     if (!row) return null;
+    // A deactivated owner's tokens are refused as revoked ones are.
+    const state = await this.users.authState(row.userId);
+    if (!state?.active) return null;
     // Coarse last-used stamp: one write per token per minute at most, not one per request.
     if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
-      await this.users.touchToken(row.id, new Date());
+      const now = new Date();
+      row.lastUsedAt = now; // the kept row too, so the next requests of this minute write nothing
+      await this.users.touchToken(row.id, now);
     }
-    return { userId: row.userId, state: row.state };
+    return { userId: row.userId, state };
   }
 
   listTokens(userId: number): Promise<ApiToken[]> {

@@ -1,15 +1,28 @@
 import session from 'express-session';
 import { Db } from '../database/db';
 import { Dialect } from '../database/dialect';
-import type { AuthState } from './users.repository';
+import { BusCache, type CacheBus } from '../queue';
+import { AUTH_CACHE_MS, type AuthState } from './users.repository';
+
+const TOPIC = 'sessions';
+
+interface SessionRow {
+  data: string;
+  userId: number | null;
+  expiresAt: number;
+}
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
 
 /**
  * Sessions in the database (every web process shares them; pages keep working while Redis is down),
- * in plain SQL: one indexed read per request, one upsert when a session changes, nothing on a plain
- * page view (expiry is fixed at sign-in, so touch() writes nothing). Each row names its user, so a
- * password change or a deactivation can end that user's sessions at once. Expired rows are pruned.
+ * in plain SQL: one indexed read, one upsert when a session changes, nothing on a plain page view
+ * (expiry is fixed at sign-in, so touch() writes nothing). Each row names its user, so a password
+ * change or a deactivation can end that user's sessions at once. Expired rows are pruned.
+ *
+ * While the CacheBus is live a session read is kept a few seconds (AUTH_CACHE_MS): every save, sign-out
+ * and ending of a user's sessions announces it, so no process serves a session that has changed or
+ * ended. (Whether its user may still act is checked apart, against the user's auth state.)
  */
 export class SqlSessionStore extends session.Store {
   /**
@@ -18,16 +31,36 @@ export class SqlSessionStore extends session.Store {
    */
   private readonly authStates = new Map<string, { userId: number | null; state: AuthState | null }>();
 
+  private readonly cache: BusCache<SessionRow | null>;
+
   constructor(
     private readonly db: Db,
     private readonly dialect: Dialect,
     private readonly ttlMs: number,
+    private readonly bus?: CacheBus,
   ) {
     super();
+    this.cache = new BusCache(bus, TOPIC, 10_000, AUTH_CACHE_MS);
   }
 
   override get(sid: string, cb: Callback<session.SessionData | null>): void {
-    this.db
+    this.cache
+      .get(sid, '', () => this.read(sid))
+      .then((row) => {
+        if (!row || row.expiresAt <= Date.now()) return cb(undefined, null);
+        let data: session.SessionData;
+        try {
+          // A copy of its own for each request (express-session changes it and compares).
+          data = JSON.parse(row.data) as session.SessionData;
+        } catch (e) {
+          return cb(e);
+        }
+        cb(undefined, data);
+      }, cb);
+  }
+
+  private read(sid: string): Promise<SessionRow | null> {
+    return this.db
       .query<{
         data: string;
         expires_at: number | string;
@@ -41,7 +74,7 @@ export class SqlSessionStore extends session.Store {
       )
       .then((rows) => {
         const row = rows[0];
-        if (!row || Number(row.expires_at) <= Date.now()) return cb(undefined, null);
+        if (!row) return null;
         if (this.authStates.size >= 1000) this.authStates.clear();
         this.authStates.set(sid, {
           userId: row.user_id === null ? null : Number(row.user_id),
@@ -50,9 +83,12 @@ export class SqlSessionStore extends session.Store {
               ? null
               : { version: Number(row.auth_version), active: row.deactivated_at == null },
         });
-        cb(undefined, JSON.parse(row.data) as session.SessionData);
-      })
-      .catch((e) => cb(e));
+        return {
+          data: row.data,
+          userId: row.user_id === null ? null : Number(row.user_id),
+          expiresAt: Number(row.expires_at),
+        };
+      });
   }
 
   /**
@@ -76,17 +112,27 @@ export class SqlSessionStore extends session.Store {
       ['id'],
       ['user_id', 'expires_at', 'data'],
     );
-    this.db.exec(upsert.sql, upsert.params).then(
-      () => cb?.(),
-      (e) => cb?.(e),
-    );
+    this.db
+      .exec(upsert.sql, upsert.params)
+      .then(() => this.changed([sid]))
+      .then(
+        () => cb?.(),
+        (e) => cb?.(e),
+      );
   }
 
   override destroy(sid: string, cb?: Callback): void {
-    this.db.exec('DELETE FROM sessions WHERE id = ?', [sid]).then(
-      () => cb?.(),
-      (e) => cb?.(e),
-    );
+    this.db
+      .exec('DELETE FROM sessions WHERE id = ?', [sid])
+      .then(() => this.changed([sid]))
+      .then(
+        () => cb?.(),
+        (e) => cb?.(e),
+      );
+  }
+
+  private async changed(sids: string[] | 'all'): Promise<void> {
+    await this.bus?.invalidate(TOPIC, sids);
   }
 
   /** The expiry is fixed at sign-in: a page view writes nothing. */
@@ -99,6 +145,8 @@ export class SqlSessionStore extends session.Store {
     if (exceptSid)
       await this.db.exec('DELETE FROM sessions WHERE user_id = ? AND id <> ?', [userId, exceptSid]);
     else await this.db.exec('DELETE FROM sessions WHERE user_id = ?', [userId]);
+    // Kept sessions are by id, which this does not know: every process drops them all (rare).
+    await this.changed('all');
   }
 
   /** Removes expired sessions (a visitor who never comes back leaves one behind). */

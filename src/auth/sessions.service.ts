@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session from 'express-session';
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import { Db } from '../database/db';
 import { Dialect } from '../database/dialect';
 import { APP_CONFIG } from '../config/config.module';
 import { isApiTokenRequest } from './csrf';
+import { CacheBus } from '../queue';
 import { SqlSessionStore } from './session-store';
 import type { AuthState } from './users.repository';
 
@@ -32,9 +33,10 @@ export class SessionsService implements OnModuleInit, OnApplicationShutdown {
     db: Db,
     dialect: Dialect,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() bus?: CacheBus,
   ) {
     this.secret = config.sessionSecret ?? this.embeddedSecret();
-    this.store = new SqlSessionStore(db, dialect, SESSION_HOURS * 3600_000);
+    this.store = new SqlSessionStore(db, dialect, SESSION_HOURS * 3600_000, bus);
   }
 
   onModuleInit(): void {

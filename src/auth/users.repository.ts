@@ -15,6 +15,20 @@ const USER_COLUMNS = 'id, email, name, is_ops, created_at, deactivated_at, last_
 const TOKEN_COLUMNS = 'id, user_id, name, token_prefix, created_at, last_used_at, revoked_at';
 
 const NAMES_TOPIC = 'users:names';
+const AUTH_TOPIC = 'users:auth';
+const TOKENS_TOPIC = 'users:tokens';
+/**
+ * Who may act is re-read at least this often in every process, announced or not (a change from a
+ * process with no Redis, such as the CLI on the embedded default, is seen within this).
+ */
+export const AUTH_CACHE_MS = 5_000;
+
+/** A live API token as a request needs it (the owner's auth state is read apart, from its own cache). */
+export interface TokenRow {
+  id: number;
+  userId: number;
+  lastUsedAt: Date | null;
+}
 
 /** The users and api_tokens tables: the only place that reads them. */
 @Injectable()
@@ -24,6 +38,14 @@ export class UsersRepository {
    * dropped in every process when a user is renamed. Processes without Redis (the CLI) read each time.
    */
   private readonly nameCache: BusCache<string>;
+  /**
+   * Each user's auth state (what a cached principal is checked against) and each live token by its
+   * hash, kept a few seconds while the CacheBus is live: every change to a user's access announces
+   * it (authChanged), a revocation drops every kept token. So a signed-in page or an API call reads
+   * nothing of its caller's account most of the time.
+   */
+  private readonly authCache: BusCache<AuthState | null>;
+  private readonly tokenCache: BusCache<TokenRow | null>;
 
   constructor(
     private readonly db: Db,
@@ -31,6 +53,16 @@ export class UsersRepository {
     @Optional() private readonly bus?: CacheBus,
   ) {
     this.nameCache = new BusCache(bus, NAMES_TOPIC);
+    this.authCache = new BusCache(bus, AUTH_TOPIC, 10_000, AUTH_CACHE_MS);
+    this.tokenCache = new BusCache(bus, TOKENS_TOPIC, 10_000, AUTH_CACHE_MS);
+  }
+
+  /**
+   * These users' access changed (stored already, or about to be with the transaction it was written
+   * in: then call again once it commits): every process reads their auth state afresh.
+   */
+  async authChanged(ids: number[]): Promise<void> {
+    await this.bus?.invalidate(AUTH_TOPIC, ids);
   }
 
   /** A rename is stored: every process forgets the old name (call after the transaction commits). */
@@ -113,6 +145,7 @@ export class UsersRepository {
       passwordHash,
       id,
     ]);
+    await this.authChanged([id]);
   }
 
   /** Renames; the auth version moves on, so every process shows the new name on its next request. */
@@ -120,6 +153,7 @@ export class UsersRepository {
     await tx.exec('UPDATE users SET name = ?, auth_version = auth_version + 1 WHERE id = ?', [name, id]);
     // Inside a transaction the caller announces it again once it commits (namesChanged).
     await this.namesChanged([id]);
+    await this.authChanged([id]);
   }
 
   /** Display preferences; the auth version moves on, so cached principals show them at once. */
@@ -128,6 +162,7 @@ export class UsersRepository {
       'UPDATE users SET theme = ?, timezone = ?, auth_version = auth_version + 1 WHERE id = ?',
       [p.theme, p.timezone, id],
     );
+    await this.authChanged([id]);
   }
 
   /** Whether the user's state changed (false: it was so already). */
@@ -137,6 +172,7 @@ export class UsersRepository {
        WHERE id = ? AND deactivated_at IS ${at ? '' : 'NOT '}NULL`,
       [at ? this.dialect.date(at) : null, id],
     );
+    await this.authChanged([id]);
     return affected > 0;
   }
 
@@ -145,6 +181,7 @@ export class UsersRepository {
       'UPDATE users SET is_ops = ?, auth_version = auth_version + 1 WHERE id = ? AND is_ops = ?',
       [isOps ? 1 : 0, id, isOps ? 0 : 1],
     );
+    await this.authChanged([id]);
     return affected > 0;
   }
 
@@ -165,8 +202,10 @@ export class UsersRepository {
 
   /** What a cached principal is checked against: bumped by every change to the user's access. */
   async authState(id: number): Promise<AuthState | null> {
-    const [row] = await this.db.query('SELECT auth_version, deactivated_at FROM users WHERE id = ?', [id]);
-    return row ? { version: readNum(row.auth_version), active: row.deactivated_at == null } : null;
+    return this.authCache.get(id, '', async () => {
+      const [row] = await this.db.query('SELECT auth_version, deactivated_at FROM users WHERE id = ?', [id]);
+      return row ? { version: readNum(row.auth_version), active: row.deactivated_at == null } : null;
+    });
   }
 
   async bumpAuthVersion(ids: number[]): Promise<void> {
@@ -175,6 +214,7 @@ export class UsersRepository {
       `UPDATE users SET auth_version = auth_version + 1 WHERE id IN (${placeholders(ids.length)})`,
       ids,
     );
+    await this.authChanged(ids);
   }
 
   async insert(
@@ -200,24 +240,20 @@ export class UsersRepository {
     return insertId;
   }
 
-  /** The live token with this hash, of a user who is not deactivated: its id, owner and last use. */
-  /** A live token's row, with its user's auth state (one read answers both for an API request). */
-  async tokenByHash(
-    hash: string,
-  ): Promise<{ id: number; userId: number; lastUsedAt: Date | null; state: AuthState } | null> {
-    const [row] = await this.db.query(
-      `SELECT t.id, t.user_id, t.last_used_at, u.auth_version FROM api_tokens t JOIN users u ON u.id = t.user_id
-       WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.deactivated_at IS NULL`,
-      [hash],
-    );
-    return row
-      ? {
-          id: readNum(row.id),
-          userId: readNum(row.user_id),
-          lastUsedAt: readDate(row.last_used_at),
-          state: { version: readNum(row.auth_version), active: true },
-        }
-      : null;
+  /**
+   * The live token with this hash: its id, owner and last use (kept a few seconds; whether its owner
+   * may still act is authState's business).
+   */
+  tokenByHash(hash: string): Promise<TokenRow | null> {
+    return this.tokenCache.get(hash, '', async () => {
+      const [row] = await this.db.query(
+        'SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL',
+        [hash],
+      );
+      return row
+        ? { id: readNum(row.id), userId: readNum(row.user_id), lastUsedAt: readDate(row.last_used_at) }
+        : null;
+    });
   }
 
   async touchToken(id: number, at: Date): Promise<void> {
@@ -238,6 +274,8 @@ export class UsersRepository {
       'UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL',
       [this.dialect.date(at), tokenId, userId],
     );
+    // Kept tokens are by hash, which a revocation does not know: every process drops them all (rare).
+    if (affected > 0) await this.bus?.invalidate(TOKENS_TOPIC, 'all');
     return affected > 0;
   }
 }

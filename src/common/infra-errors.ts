@@ -18,7 +18,8 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   if (code && DB_CODES.has(code)) return true;
   return (
     err?.name === 'ConnectionIsNotSetError' ||
-    /Pool is closed|connect ECONNREFUSED .*:3306/.test(err?.message ?? '')
+    // (better-sqlite3 says the last when its file was closed under it: a shutdown, say.)
+    /Pool is closed|connect ECONNREFUSED .*:3306|The database connection is not open/.test(err?.message ?? '')
   );
 }
 

@@ -89,7 +89,10 @@ export class Db implements Sql {
 
   /** One statement on a pooled MySQL connection (the pool TypeORM opened, with its settings). */
   private onPool<T>(sql: string, params: unknown[]): Promise<T> {
-    const pool = (this.ds.driver as unknown as { pool: Pool }).pool;
+    const pool = (this.ds.driver as unknown as { pool: Pool | undefined }).pool;
+    // Closed (a shutdown, or the connection given up): the same readable 503 as a refused connection.
+    if (!pool)
+      return Promise.reject(Object.assign(new Error('Pool is closed'), { code: 'PROTOCOL_CONNECTION_LOST' }));
     return new Promise<T>((resolve, reject) =>
       pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
     );

@@ -461,18 +461,37 @@ export class OperationsController {
   }
 
   /** A run's view model plus its stalled flag. */
-  private async summary(row: OperationRun, tenant: TenantContext, names: Map<number, string>) {
-    const s = runSummary(row, tenant.slug, this.registry.labelOf(row.runType()), nameOf(names, row.userId));
-    const idle = await this.stall.stalledFor({
-      tenantId: tenant.id,
-      resource: row.resource,
-      action: row.action,
-      status: row.status,
-      updatedAt: row.updatedAt,
-    });
+  private async summary(
+    row: OperationRun,
+    tenant: TenantContext,
+    names: Map<number, string>,
+    now = Date.now(),
+  ) {
+    const s = runSummary(
+      row,
+      tenant.slug,
+      this.registry.labelOf(row.runType()),
+      nameOf(names, row.userId),
+      now,
+    );
+    // Only a running run can be stalled: the others skip the threshold lookup (and its await).
+    const idle =
+      row.status === 'running'
+        ? await this.stall.stalledFor(
+            {
+              tenantId: tenant.id,
+              resource: row.resource,
+              action: row.action,
+              status: row.status,
+              updatedAt: row.updatedAt,
+            },
+            now,
+          )
+        : null;
     // A run waiting out a provider's Retry-After is not stuck, however long the wait.
     const stalled = idle !== null && !s.waiting;
-    return { ...s, stalled, stalledFor: stalled ? humanDuration(idle) : undefined };
+    // Set on the summary itself: a page of rows copies no object (it used to be most of its garbage).
+    return Object.assign(s, { stalled, stalledFor: stalled ? humanDuration(idle) : undefined });
   }
 
   private async load(tenant: TenantContext, id: number): Promise<OperationRun> {
@@ -591,10 +610,11 @@ export class OperationsController {
     totalRead: Promise<RunTotal>,
   ) {
     const [names, total] = await Promise.all([this.auth.namesOf(page.rows.map((r) => r.userId)), totalRead]);
+    const now = Date.now();
     const runs = await Promise.all(
       page.rows.map(async (r) => {
-        const row = { ...(await this.summary(r, tenant, names)), ...rowExtras(r) };
-        return { ...row, ...rowCells(row, req.principal.timezone) };
+        const row = Object.assign(await this.summary(r, tenant, names, now), rowExtras(r));
+        return Object.assign(row, rowCells(row, req.principal.timezone));
       }),
     );
     const base = `/admin/t/${tenant.slug}/operations`;

@@ -21,7 +21,7 @@ import {
   toListFilter,
   type RunFilters,
 } from './run-filters';
-import { formatNumber, humanDuration, relativeTime, utcTime } from '../web';
+import { formatNumber, humanDuration, isoTime, relativeTime, utcTime } from '../web';
 import type { runSummary } from './run-view';
 
 const SORT_LABELS: Record<RunSortKey, string> = {
@@ -106,13 +106,19 @@ export function filterFormModel(
 /** The columns a row adds to the run summary: what it acts on and why it failed. */
 export function rowExtras(run: OperationRun) {
   const reason = run.topReason;
-  return {
+  const extras: {
+    target: string | null;
+    reason: string | null;
+    reasonLabel: string | null;
+    durationMs?: number;
+  } = {
     target: run.target,
-    // The stored duration (what the column sorts by) once the run has ended; a live one meanwhile.
-    ...(run.durationMs !== null ? { durationMs: run.durationMs } : {}),
     reason,
     reasonLabel: reason ? (REASON_LABELS[reason as ReasonCode] ?? reason) : null,
   };
+  // The stored duration (what the column sorts by) once the run has ended; a live one meanwhile.
+  if (run.durationMs !== null) extras.durationMs = run.durationMs;
+  return extras;
 }
 
 /** What a list row shows, as text: the row template then only places strings (no helper per cell). */
@@ -149,7 +155,7 @@ export function rowCells(
     succeededText: formatNumber(row.succeeded),
     failedText: row.noItems ? '—' : formatNumber(row.failed),
     skippedText: formatNumber(row.skipped),
-    createdIso: row.createdAt.toISOString(),
+    createdIso: isoTime(row.createdAt),
     createdExact: utcTime(row.createdAt, timeZone),
     createdRel: relativeTime(row.createdAt),
     durationText: row.durationMs ? humanDuration(row.durationMs) : '—',

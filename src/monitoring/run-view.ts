@@ -10,6 +10,7 @@ import {
   runState,
   WAIT_LABELS,
 } from '../runs';
+import { isoTime } from '../web';
 
 function pct(part: number, whole: number): number {
   return whole > 0 ? Math.min(100, (part / whole) * 100) : 0;
@@ -139,12 +140,15 @@ export function failedItemIds(run: OperationRun): string[] {
   return [...new Set((run.failures ?? []).map((f) => f.item_id).filter((id): id is string => id !== null))];
 }
 
+function iso(d: Date | null): string | null {
+  return d ? isoTime(d) : null;
+}
+
 /**
  * The API's run JSON: the table's column names, plus `type`, timestamps in ISO-8601 UTC. A list leaves
  * out `item_ids` (hundreds of ids a row); the run's own answer has them.
  */
 export function runJson(run: OperationRun, tenantSlug: string, withItems = true) {
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
     id: run.id,
     type: run.runType(),
@@ -159,7 +163,8 @@ export function runJson(run: OperationRun, tenantSlug: string, withItems = true)
     succeeded: run.succeeded,
     failed: run.failed,
     skipped: run.skipped,
-    ...(withItems ? { item_ids: run.itemIds ?? null } : {}),
+    // A list leaves it out of its JSON (undefined is not written), the run's own answer has it.
+    item_ids: withItems ? (run.itemIds ?? null) : undefined,
     payload: run.payload ?? {},
     failures: run.failures ?? [],
     failures_omitted: run.failuresOmitted,

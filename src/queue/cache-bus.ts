@@ -17,6 +17,8 @@ type Handler = (keys: Key[] | 'all') => void;
 
 /** A cached value is re-read at least this often even when no invalidation reached this process. */
 const BACKSTOP_MS = 10_000;
+/** How long an announcement waits for a connection still being made (then it is given up). */
+const PUBLISH_WAIT_MS = 1_500;
 
 /**
  * Invalidation across processes for the small per-request caches of web processes (a user's unread
@@ -38,6 +40,7 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   private pub: Redis | undefined;
   private subscribed = false;
   private warned = false;
+  private startedAt = 0;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.channel = `${config.redisPrefix}:cache-invalidate`;
@@ -45,6 +48,7 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (!this.config.redisUrl) return;
+    this.startedAt = Date.now();
     const options = {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
@@ -98,12 +102,32 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
     this.deliver(topic, keys);
     if (!this.pub) return;
     try {
+      // A short-lived process (the CLI) may announce before its connection is up: wait a moment for it.
+      // (Only then: a process whose Redis went away later does not make every change wait.)
+      if (this.pub.status !== 'ready' && Date.now() - this.startedAt < PUBLISH_WAIT_MS)
+        await this.pubReady(PUBLISH_WAIT_MS - (Date.now() - this.startedAt));
       await this.pub.publish(this.channel, JSON.stringify({ o: this.origin, t: topic, k: keys }));
     } catch (e) {
       // Others cannot hear of this change; their copies expire within BACKSTOP_MS.
       if (!this.warned) this.logger.warn({ err: e }, 'could not announce a cache invalidation');
       this.warned = true;
     }
+  }
+
+  private pubReady(ms: number): Promise<void> {
+    const pub = this.pub!;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        pub.off('ready', done);
+        pub.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      // Ready, or refused (nobody listens there: no use waiting out the rest).
+      pub.once('ready', done);
+      pub.once('error', done);
+    });
   }
 
   private receive(raw: string): void {
@@ -146,6 +170,8 @@ export class BusCache<V> {
     private readonly bus: CacheBus | undefined,
     readonly topic: string,
     private readonly maxKeys = 10_000,
+    /** How long a value may be served at most, invalidated or not (at most the bus's backstop). */
+    private readonly ttlMs = BACKSTOP_MS,
   ) {
     bus?.on(topic, (keys) => {
       if (keys === 'all') {
@@ -204,7 +230,7 @@ export class BusCache<V> {
 
   private fresh(k: string, detail: string): { v: V; at: number } | undefined {
     const hit = this.values.get(k)?.get(detail);
-    return hit && Date.now() - hit.at < BACKSTOP_MS ? hit : undefined;
+    return hit && Date.now() - hit.at < Math.min(this.ttlMs, BACKSTOP_MS) ? hit : undefined;
   }
 
   /** Where the invalidations of `k` stood when a read of it began. */

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 
 export interface RedisHandle {
   url: string;
@@ -169,4 +169,38 @@ export async function launchRedis(redisUrl: string | undefined): Promise<{ ready
 /** The Redis to use, accepting connections. */
 export async function resolveRedis(redisUrl: string | undefined): Promise<RedisHandle> {
   return (await launchRedis(redisUrl)).ready;
+}
+
+/**
+ * Where an app on the embedded default notes the address of the redis-server it started (beside its
+ * SQLite file), so the command line can announce its changes on that app's CacheBus (a deactivation
+ * then holds on the app's very next request, as one made in the app does). Undefined elsewhere.
+ */
+export function embeddedRedisNote(
+  database: { type: 'sqlite'; file: string } | { type: 'mysql' },
+): string | undefined {
+  return database.type === 'sqlite' && database.file !== ':memory:'
+    ? join(dirname(database.file), '.embedded-redis-url')
+    : undefined;
+}
+
+/** Notes a started embedded redis-server's address (best effort: without it the CLI's changes wait 5 s). */
+export function noteEmbeddedRedis(file: string | undefined, url: string): void {
+  if (!file) return;
+  try {
+    writeFileSync(file, url, { mode: 0o600 });
+  } catch {
+    // A read-only directory: the CLI's changes then reach this app within its caches' 5 s.
+  }
+}
+
+export function forgetEmbeddedRedis(file: string | undefined): void {
+  if (file) rmSync(file, { force: true });
+}
+
+/** The noted address of a running embedded-default app's redis-server, if one is noted. */
+export function readEmbeddedRedis(file: string | undefined): string | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  const url = readFileSync(file, 'utf8').trim();
+  return /^redis:\/\/127\.0\.0\.1:\d+$/.test(url) ? url : undefined;
 }

@@ -9,5 +9,12 @@ export { CSRF_TOKENS } from './request';
 export type { CsrfTokens, RequestPrincipal, RequestTenant, WebRequest } from './request';
 export { LayoutPart, ViewLocals } from './view-locals';
 export type { LayoutPartProvider } from './view-locals';
-export { canonicalTimeZone, humanDuration, formatNumber, relativeTime, utcTime } from './view-helpers';
+export {
+  canonicalTimeZone,
+  humanDuration,
+  formatNumber,
+  isoTime,
+  relativeTime,
+  utcTime,
+} from './view-helpers';
 export { NO_LAYOUT, NoLayout, registerViewHelper, registerViews } from './views';

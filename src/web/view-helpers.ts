@@ -18,6 +18,23 @@ function toDate(v: unknown): Date | null {
   return null;
 }
 
+const isoKept = new Map<number, string>();
+
+/**
+ * `d.toISOString()`, remembered by instant: list pages and the API write the same few thousand
+ * timestamps again on every poll, and V8's own formatting is the dearest part of a run's JSON.
+ */
+function isoOf(d: Date): string {
+  const t = d.getTime();
+  let s = isoKept.get(t);
+  if (s === undefined) {
+    s = d.toISOString();
+    if (isoKept.size >= 20_000) isoKept.clear();
+    isoKept.set(t, s);
+  }
+  return s;
+}
+
 export function relativeTime(v: unknown, now = Date.now()): string {
   const d = toDate(v);
   if (!d) return '—';
@@ -41,7 +58,7 @@ export function relativeTime(v: unknown, now = Date.now()): string {
 export function utcTime(v: unknown, timeZone?: string | null): string {
   const d = toDate(v);
   if (!d) return '';
-  const utc = `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  const utc = `${isoOf(d).slice(0, 19).replace('T', ' ')} UTC`;
   const local = timeZone && timeZone !== 'UTC' ? localTime(d, timeZone) : '';
   return local ? `${local} · ${utc}` : utc;
 }
@@ -97,9 +114,10 @@ export function canonicalTimeZone(input: string): string | null {
 
 let zoneNames: Map<string, string> | undefined;
 
+/** An instant as ISO-8601 UTC ('' for no date). */
 export function isoTime(v: unknown): string {
   const d = toDate(v);
-  return d ? d.toISOString() : '';
+  return d ? isoOf(d) : '';
 }
 
 /** "1 h 4 min", "12.3 s", "850 ms". */

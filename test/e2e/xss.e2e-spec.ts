@@ -159,8 +159,9 @@ describe('security: stored XSS renders inert on every page that shows it', () =>
     // Written behind the app's back: move the auth version on, as the app's own renames do, so the
     // signed-in principals (cached per process) are read again.
     await q('UPDATE users SET auth_version = auth_version + 1', []);
-    // And announce the renames, as the app's own do, so no process keeps the old display names.
+    // And announce both, as the app's own renames do, so no process keeps the old names or auth states.
     await t.get<UsersRepository>(UsersRepository).namesChanged([world.adminId, operatorId]);
+    await t.get<UsersRepository>(UsersRepository).authChanged([world.adminId, operatorId]);
 
     // A run whose payload and item ids are hostile; every item fails, so its failure messages are too.
     const runs = t.get<RunsService>(RunsService);
