@@ -75,7 +75,9 @@ describe('who is signed in, kept per process and dropped everywhere on a change'
       'the kept session to expire',
       10_000,
     );
-    expect(Date.now() - gone).toBeLessThanOrEqual(AUTH_CACHE_MS + 1000);
+    // Within AUTH_CACHE_MS of its read (plus a slow request's worth under a loaded CI), not the bus's
+    // 10 s backstop, and not never.
+    expect(Date.now() - gone).toBeLessThanOrEqual(AUTH_CACHE_MS + 3000);
   });
 
   it('signing out in one process ends the session in the other at once', async () => {
