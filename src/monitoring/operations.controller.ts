@@ -474,20 +474,16 @@ export class OperationsController {
       nameOf(names, row.userId),
       now,
     );
-    // Only a running run can be stalled: the others skip the threshold lookup (and its await).
-    const idle =
-      row.status === 'running'
-        ? await this.stall.stalledFor(
-            {
-              tenantId: tenant.id,
-              resource: row.resource,
-              action: row.action,
-              status: row.status,
-              updatedAt: row.updatedAt,
-            },
-            now,
-          )
-        : null;
+    const idle = await this.stall.stalledFor(
+      {
+        tenantId: tenant.id,
+        resource: row.resource,
+        action: row.action,
+        status: row.status,
+        updatedAt: row.updatedAt,
+      },
+      now,
+    );
     // A run waiting out a provider's Retry-After is not stuck, however long the wait.
     const stalled = idle !== null && !s.waiting;
     // Set on the summary itself: a page of rows copies no object (it used to be most of its garbage).
