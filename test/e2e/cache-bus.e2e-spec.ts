@@ -71,6 +71,16 @@ describe('caches shared across processes (CacheBus)', () => {
     await new Promise((r) => setTimeout(r, 200));
   };
 
+  /** One succeeded inventory sync on `day`, counted and flushed by the other process. */
+  const succeededElsewhere = async (day: string) => {
+    const counters = other.get<RunCounters>(RunCounters);
+    counters.add(
+      { tenantId: contoso, createdAt: new Date(`${day}T00:00:00Z`), resource: 'inventory', action: 'sync' },
+      [['succeeded', 1]],
+    );
+    await counters.flush();
+  };
+
   const note = (title: string) => ({
     userId: adminId,
     tenantId: contoso,
@@ -127,17 +137,7 @@ describe('caches shared across processes (CacheBus)', () => {
       [contoso],
     );
     expect(await total()).toBe(before);
-    const counters = other.get<RunCounters>(RunCounters);
-    counters.add(
-      {
-        tenantId: contoso,
-        createdAt: new Date('2001-01-02T00:00:00Z'),
-        resource: 'inventory',
-        action: 'sync',
-      },
-      [['succeeded', 1]],
-    );
-    await counters.flush();
+    await succeededElsewhere('2001-01-02');
     await waitFor(async () => (await total()) === before + 6, 'the other process’s counters', 5000);
   });
 
@@ -200,17 +200,7 @@ describe('caches shared across processes (CacheBus)', () => {
     await system();
     expect(await total()).toBe(before);
     // Any run's change moves the counters; their flush, in another process, drops the kept total.
-    const counters = other.get<RunCounters>(RunCounters);
-    counters.add(
-      {
-        tenantId: contoso,
-        createdAt: new Date('2001-01-03T00:00:00Z'),
-        resource: 'inventory',
-        action: 'sync',
-      },
-      [['succeeded', 1]],
-    );
-    await counters.flush();
+    await succeededElsewhere('2001-01-03');
     await waitFor(async () => (await total()) === before + 1, 'the recount of system runs', 5000);
   });
 });
