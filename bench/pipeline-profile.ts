@@ -11,6 +11,7 @@
  *     [--tenants=N]  (the admin belongs to N more tenants, as the bench's admin does to fifty)
  *     [--runs=N]  (N seeded runs, a fifth of them contoso's, as section 1 seeds its busy tenant)
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,6 +40,40 @@ interface Profile {
 function arg(name: string, fallback: string): string {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
   return a ? a.slice(name.length + 3) : fallback;
+}
+
+/** CPU seconds so far of a process (user + system, from /proc), or 0 where it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function pidOf(name: string): number | undefined {
+  try {
+    return Number(execFileSync('pidof', ['-s', name], { encoding: 'utf8' }).trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the machine's CPU goes while a page is loaded: the server, the database, Redis and this
+ * process (the load generator's thread). On two cores they all compete, so a page's cost elsewhere
+ * (the database's share of its query, the generator's share of its bytes) counts too.
+ */
+function cpuSplit(serverPid: number): Record<string, number> {
+  const own = process.cpuUsage();
+  return {
+    server: cpuSeconds(serverPid),
+    database: cpuSeconds(pidOf('mariadbd') ?? pidOf('mysqld')),
+    redis: cpuSeconds(pidOf('redis-server')),
+    'load generator': (own.user + own.system) / 1e6,
+  };
 }
 
 function placeOf(url: string, name: string): string {
@@ -281,14 +316,19 @@ async function main(): Promise<void> {
       await load.run({ ...spec, durationMs: 1000 });
       process.kill(pid, 'SIGUSR2');
       await sleep(100);
+      const cpuBefore = cpuSplit(pid);
       const r = await load.run({ ...spec, durationMs: seconds * 1000, warmup: 0 });
+      const cpuAfter = cpuSplit(pid);
       process.kill(pid, 'SIGUSR2');
       const n = (counts.get(p.server.name) ?? 0) + 1;
       counts.set(p.server.name, n);
       const profile = await waitForProfile(join(profDir, p.server.name), n);
       if (r.errors.length) process.stdout.write(`  errors: ${r.errors.join(' | ')}\n`);
+      const split = Object.keys(cpuAfter)
+        .map((k) => `${k} ${fmt(((cpuAfter[k] - cpuBefore[k]) * 1e6) / r.count)} µs`)
+        .join(', ');
       process.stdout.write(
-        `\n## ${p.key} (${p.server.name} ${p.path}): ${fmt(r.rps)} req/s, ${r.count} requests, ${fmt(bytes.get(p.key)! / 1024)} KB a page\n${summarize(profile, r.count)}\n`,
+        `\n## ${p.key} (${p.server.name} ${p.path}): ${fmt(r.rps)} req/s, ${r.count} requests, ${fmt(bytes.get(p.key)! / 1024)} KB a page\n  CPU per request on the machine: ${split}\n${summarize(profile, r.count)}\n`,
       );
     }
   } finally {

@@ -13,6 +13,7 @@ import {
   rangeText,
   rowCells,
   rowExtras,
+  rowsHtml,
   sortHeaders,
   typedValuesOf,
 } from './run-table';
@@ -132,6 +133,7 @@ export class AllOperationsController {
     const pager = pagerModel(BASE, f, page);
     return {
       runs,
+      rowsHtml: rowsHtml(runs, { bulk: false, showTenant: true }),
       ...pager,
       total,
       range: rangeText(f.pos, runs.length, total, pager.isFirstPage),

@@ -50,6 +50,7 @@ import {
   rangeText,
   rowCells,
   rowExtras,
+  rowsHtml,
   sortHeaders,
   typedValuesOf,
   viewQuery,
@@ -619,6 +620,7 @@ export class OperationsController {
     const bulk = can('cancel') || can('retry') ? { cancel: can('cancel'), retry: can('retry') } : null;
     return {
       runs,
+      rowsHtml: rowsHtml(runs, { bulk: Boolean(bulk), showTenant: false }),
       ...pager,
       total,
       range: rangeText(filters.pos, runs.length, total, pager.isFirstPage),

@@ -17,4 +17,4 @@ export {
   relativeTime,
   utcTime,
 } from './view-helpers';
-export { NO_LAYOUT, NoLayout, registerViewHelper, registerViews } from './views';
+export { escapeHtml, NO_LAYOUT, NoLayout, registerViewHelper, registerViews } from './views';

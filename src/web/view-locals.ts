@@ -3,6 +3,7 @@ import { ModulesContainer } from '@nestjs/core';
 import type { Express, Response } from 'express';
 import { takeFlash } from './flash';
 import { CSRF_TOKENS, CsrfTokens, WebRequest } from './request';
+import { escapeHtml as e } from './views';
 
 const LAYOUT_PART = 'web:layout-part';
 
@@ -11,10 +12,43 @@ interface SwitcherEntry {
   name: string;
   role: unknown;
   archived: boolean;
-  current: boolean;
 }
 
 const byName = new Intl.Collator('en');
+
+/** A principal's tenants, sorted once, and the lists' HTML, built once per current tenant. */
+interface Switcher {
+  active: SwitcherEntry[];
+  archived: SwitcherEntry[];
+  /** The top bar's `<li>` items, by the current tenant's slug ('' on pages of no tenant). */
+  items: Map<string, string>;
+  /** The side navigation's tenant links (shown on pages of no tenant). */
+  nav?: string;
+}
+
+const tenantHref = (t: SwitcherEntry) => `/admin/t/${e(t.slug)}/operations`;
+
+/** The switcher's items, the current tenant marked (see topbar.hbs, which places them). */
+function switcherItems(s: Switcher, current: string): string {
+  const item = (t: SwitcherEntry, note: string) =>
+    `<li><a href="${tenantHref(t)}" ${t.slug === current ? 'aria-current="true"' : ''}>${e(t.name)} <small class="muted">${note}${e(t.role)}</small></a></li>\n`;
+  let html = '';
+  for (const t of s.active) html += item(t, '');
+  if (s.archived.length) {
+    html += '<li class="switcher-group" aria-hidden="true">Archived</li>\n';
+    for (const t of s.archived) html += item(t, 'archived · ');
+  }
+  return html;
+}
+
+/** The side navigation's tenant links (see sidenav.hbs). */
+function navItems(s: Switcher): string {
+  let html = '';
+  for (const t of s.active) html += `<li><a href="${tenantHref(t)}">${e(t.name)}</a></li>`;
+  for (const t of s.archived)
+    html += `<li><a href="${tenantHref(t)}">${e(t.name)} <small class="muted">(archived)</small></a></li>`;
+  return html;
+}
 
 /**
  * A module's own piece of every full page's layout (the notification bell's count), read before the
@@ -44,7 +78,7 @@ export class ViewLocals implements OnModuleInit {
   private readonly logger = new Logger('ViewLocals');
   private readonly populated = new WeakSet<Response>();
   private parts: LayoutPartProvider[] = [];
-  private readonly switchers = new WeakMap<object, { active: SwitcherEntry[]; archived: SwitcherEntry[] }>();
+  private readonly switchers = new WeakMap<object, Switcher>();
 
   constructor(
     @Inject(CSRF_TOKENS) private readonly csrf: CsrfTokens,
@@ -105,12 +139,10 @@ export class ViewLocals implements OnModuleInit {
   /**
    * A principal's tenants in name order, split into active and archived: sorted once per principal
    * object (the same object serves a user until their access changes), not on every page of a user
-   * with fifty tenants. Read-only: a page marks its current tenant on copies.
+   * with fifty tenants. Read-only. The lists' HTML is kept
+   * with it: fifty tenants twice over were a template's dearest loop on every page.
    */
-  private switcherOf(principal: NonNullable<WebRequest['principal']>): {
-    active: SwitcherEntry[];
-    archived: SwitcherEntry[];
-  } {
+  private switcherOf(principal: NonNullable<WebRequest['principal']>): Switcher {
     let known = this.switchers.get(principal);
     if (!known) {
       const all = [...principal.memberships]
@@ -120,9 +152,12 @@ export class ViewLocals implements OnModuleInit {
           name: m.name,
           role: m.role,
           archived: m.archived ?? false,
-          current: false,
         }));
-      known = { active: all.filter((t) => !t.archived), archived: all.filter((t) => t.archived) };
+      known = {
+        active: all.filter((t) => !t.archived),
+        archived: all.filter((t) => t.archived),
+        items: new Map(),
+      };
       this.switchers.set(principal, known);
     }
     return known;
@@ -141,15 +176,20 @@ export class ViewLocals implements OnModuleInit {
         theme: req.principal.theme ?? 'system',
         timezone: req.principal.timezone ?? null,
       };
-      const { active, archived } = this.switcherOf(req.principal);
+      const switcher = this.switcherOf(req.principal);
+      const { active, archived } = switcher;
       const current = req.tenant?.slug;
+      let items = switcher.items.get(current ?? '');
+      if (items === undefined) {
+        items = switcherItems(switcher, current ?? '');
+        // One entry per tenant the user opens; a principal object lives until their access changes.
+        switcher.items.set(current ?? '', items);
+      }
+      locals.switcherItemsHtml = items;
+      if (!current) locals.navTenantsHtml = switcher.nav ??= navItems(switcher);
       // The switcher lists active tenants; archived ones only under their own heading.
-      locals.tenants = current
-        ? active.map((t) => (t.slug === current ? { ...t, current: true } : t))
-        : active;
-      locals.archivedTenants = current
-        ? archived.map((t) => (t.slug === current ? { ...t, current: true } : t))
-        : archived;
+      locals.tenants = active;
+      locals.archivedTenants = archived;
       locals.canSeeQueues = req.canSeeQueues ?? false;
       locals.navLinks = req.navLinks ?? {};
     }

@@ -14,6 +14,14 @@ let registered: Promise<void> | undefined;
  * A display helper of a feature's own (a status label, say), for its templates. Helpers are
  * process-global in hbs; a module registers its own once, at start-up.
  */
+/**
+ * Text for HTML, escaped exactly as a `{{value}}` in a template is (Handlebars' own escaper): for the
+ * few fragments built in code because a template's per-expression cost showed in profiles.
+ */
+export function escapeHtml(value: unknown): string {
+  return hbs.handlebars.escapeExpression(value as string);
+}
+
 export function registerViewHelper(name: string, fn: (...args: unknown[]) => unknown): void {
   hbs.registerHelper(name, fn);
 }
