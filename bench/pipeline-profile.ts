@@ -42,12 +42,12 @@ function arg(name: string, fallback: string): string {
   return a ? a.slice(name.length + 3) : fallback;
 }
 
-/** CPU seconds so far of a process (user + system, from /proc), or 0 where it cannot be read. */
-function cpuSeconds(pid: number | undefined): number {
+/** CPU seconds so far of a process (user + system, or the kernel's part alone, from /proc); 0 where unreadable. */
+function cpuSeconds(pid: number | undefined, kernelOnly = false): number {
   if (!pid) return 0;
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return ((kernelOnly ? 0 : Number(f[11])) + Number(f[12])) / 100;
   } catch {
     return 0;
   }
@@ -70,6 +70,7 @@ function cpuSplit(serverPid: number): Record<string, number> {
   const own = process.cpuUsage();
   return {
     server: cpuSeconds(serverPid),
+    "of it the server's kernel time": cpuSeconds(serverPid, true),
     database: cpuSeconds(pidOf('mariadbd') ?? pidOf('mysqld')),
     redis: cpuSeconds(pidOf('redis-server')),
     'load generator': (own.user + own.system) / 1e6,
