@@ -28,7 +28,10 @@ interface Switcher {
 
 const tenantHref = (t: SwitcherEntry) => `/admin/t/${e(t.slug)}/operations`;
 
-/** The switcher's items, the current tenant marked (see topbar.hbs, which places them). */
+/**
+ * The switcher's items, the current tenant marked (see topbar.hbs, which places them): active tenants,
+ * then archived ones under their own heading.
+ */
 function switcherItems(s: Switcher, current: string): string {
   const item = (t: SwitcherEntry, note: string) =>
     `<li><a href="${tenantHref(t)}" ${t.slug === current ? 'aria-current="true"' : ''}>${e(t.name)} <small class="muted">${note}${e(t.role)}</small></a></li>\n`;
@@ -139,8 +142,8 @@ export class ViewLocals implements OnModuleInit {
   /**
    * A principal's tenants in name order, split into active and archived: sorted once per principal
    * object (the same object serves a user until their access changes), not on every page of a user
-   * with fifty tenants. Read-only. The lists' HTML is kept
-   * with it: fifty tenants twice over were a template's dearest loop on every page.
+   * with fifty tenants. The lists' HTML is kept with it: fifty tenants twice over were a template's
+   * dearest loop on every page.
    */
   private switcherOf(principal: NonNullable<WebRequest['principal']>): Switcher {
     let known = this.switchers.get(principal);
@@ -177,19 +180,16 @@ export class ViewLocals implements OnModuleInit {
         timezone: req.principal.timezone ?? null,
       };
       const switcher = this.switcherOf(req.principal);
-      const { active, archived } = switcher;
-      const current = req.tenant?.slug;
-      let items = switcher.items.get(current ?? '');
+      const current = req.tenant?.slug ?? '';
+      let items = switcher.items.get(current);
       if (items === undefined) {
-        items = switcherItems(switcher, current ?? '');
+        items = switcherItems(switcher, current);
         // One entry per tenant the user opens; a principal object lives until their access changes.
-        switcher.items.set(current ?? '', items);
+        switcher.items.set(current, items);
       }
+      // Empty for a user of no tenant: the top bar then shows no switcher.
       locals.switcherItemsHtml = items;
       if (!current) locals.navTenantsHtml = switcher.nav ??= navItems(switcher);
-      // The switcher lists active tenants; archived ones only under their own heading.
-      locals.tenants = active;
-      locals.archivedTenants = archived;
       locals.canSeeQueues = req.canSeeQueues ?? false;
       locals.navLinks = req.navLinks ?? {};
     }
