@@ -183,8 +183,8 @@ export interface RowText extends ReturnType<typeof rowCells> {
 const MUTED_DASH = '<span class="muted">—</span>';
 
 /**
- * The list's `<tr>` rows as one HTML string. A page of rows is built in code, not by a template: at
- * 25 rows of 12 cells, Handlebars' cost per expression was most of the list's rendering (see
+ * The list's `<tr>` rows as one HTML string, built in code rather than by a template: 25 rows of 12
+ * cells take 58 µs here against 179 µs as Handlebars expressions, about 2 % of a list request (see
  * bench/evidence/pipeline-profile.md). Every value is escaped as a template's `{{value}}` is;
  * `progressHtml` alone is placed as is (numbers and fixed class names, see rowCells).
  */
