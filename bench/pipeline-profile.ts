@@ -6,7 +6,7 @@
  * function and by place, and inclusive time by place (a package's whole cost, callees included).
  *
  *   npx ts-node --transpile-only bench/pipeline-profile.ts [--seconds=6] [--log=warn|info]
- *     [--pages=hello,rows,healthz,help,list,apiToken,apiSession,bell] [--keep-profiles=DIR]
+ *     [--pages=hello,rows,healthz,help,list,apiToken,apiTokenOne,apiSession,bell] [--keep-profiles=DIR]
  *     [--sql=true]  (instead of profiling: the SQL statements one warm request of each page sends)
  *     [--tenants=N]  (the admin belongs to N more tenants, as the bench's admin does to fifty)
  *     [--runs=N]  (N seeded runs, a fifth of them contoso's, as section 1 seeds its busy tenant)
@@ -187,7 +187,7 @@ async function waitForProfile(dir: string, n: number): Promise<Profile> {
 async function main(): Promise<void> {
   const seconds = Number(arg('seconds', '6'));
   const logLevel = arg('log', 'warn');
-  const wanted = arg('pages', 'hello,rows,healthz,help,list,apiToken,apiSession').split(',');
+  const wanted = arg('pages', 'hello,rows,healthz,help,list,apiToken,apiTokenOne,apiSession').split(',');
   const backends = await createBackends({ keep: false });
   const profDir = arg('keep-profiles', '') || mkdtempSync(join(os.tmpdir(), 'pipeline-prof-'));
   mkdirSync(profDir, { recursive: true });
@@ -285,6 +285,12 @@ async function main(): Promise<void> {
         key: 'apiToken',
         server: app,
         path: '/api/v1/tenants/contoso/runs',
+        headers: [{ authorization: `Bearer ${token}` }],
+      },
+      {
+        key: 'apiTokenOne',
+        server: app,
+        path: '/api/v1/tenants/contoso/runs?limit=1',
         headers: [{ authorization: `Bearer ${token}` }],
       },
       { key: 'apiSession', server: app, path: '/api/v1/tenants/contoso/runs', headers: sessions },
