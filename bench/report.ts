@@ -224,7 +224,7 @@ export function markdown(r: BenchResults): string {
   if (!misses.length) out.push('None.');
   for (const f of misses)
     out.push(
-      `- **${f.section} — ${f.name}**: ${f.value}; target ${f.target}${missBy(f) ? ` (${missBy(f)})` : ''}.`,
+      `- **${f.section} — ${f.name}**: ${f.value}; target ${f.target}${missBy(f) ? ` (${missBy(f)})` : ''}.${f.note ? ` Context: ${f.note}.` : ''}`,
     );
   if (r.errors.length) {
     out.push('');
