@@ -1,9 +1,8 @@
 import type { Page } from 'playwright-core';
 import { DemoPolicySource } from '../../src/demo';
 import { InventoryService } from '../../src/inventory';
-import { NotificationsService } from '../../src/notifications';
 import { RunsService } from '../../src/runs/runs.service';
-import { waitForTerminal } from '../factories/flows';
+import { runResultNotes, waitForTerminal } from '../factories/flows';
 import { insertRun, toDbDate } from '../factories/runs';
 import {
   axeViolations,
@@ -396,7 +395,7 @@ describe('browser: truthful run states (issue 15)', () => {
     try {
       const { run } = await h.t.get<InventoryService>(InventoryService).startSync(contoso, operatorId);
       await waitForTerminal(h.t, run.id);
-      await h.t.get<NotificationsService>(NotificationsService).flush();
+      await runResultNotes(h.t, run.id);
       const page = phone.page;
       await phone.visit('/admin/notifications', 'd8-notifications');
       const note = page.locator('li.note').filter({ hasText: `Run #${run.id}:` });

@@ -1,5 +1,5 @@
 import { demoChanges } from '../../src/demo';
-import { waitForTerminal } from '../factories/flows';
+import { runResultNotes, waitForTerminal } from '../factories/flows';
 import {
   BrowserHarness,
   flashOf,
@@ -174,6 +174,7 @@ describe('browser: start a run and follow "View run"', () => {
       await user.clickTo(page.getByRole('button', { name: 'Sync now' }), `${who}-sync-queued-for-bell`);
       const { runId } = await flashOf(user, /^Inventory sync queued as run #\d+\./);
       await waitForTerminal(h.t, runId!);
+      await runResultNotes(h.t, runId!);
 
       await user.visit('/admin/t/contoso/operations', `${who}-bell`);
       const bell = page.locator('header #bell');

@@ -1,8 +1,14 @@
 import { DemoPolicySource } from '../../src/demo';
-import { NotificationsService } from '../../src/notifications';
 import { RunsService } from '../../src/runs/runs.service';
 import { MAX_RETRY_AFTER_MS } from '../../src/runs/run-executor';
-import { createSetVia, decodeHtml, startVia, viewRunLink, waitForTerminal } from '../factories/flows';
+import {
+  createSetVia,
+  decodeHtml,
+  runResultNotes,
+  startVia,
+  viewRunLink,
+  waitForTerminal,
+} from '../factories/flows';
 import { createTestApp, demoActors, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
@@ -27,13 +33,6 @@ describe('run states: notifications, retry, Retry-After, picker, inline form err
         [contoso],
       )
     ).map((r: { id: unknown }) => String(r.id));
-
-  const notesOf = async (runId: number) => {
-    await t.get<NotificationsService>(NotificationsService).flush();
-    return t.dataSource.query('SELECT kind, title, body, read_at FROM notifications WHERE run_id = ?', [
-      runId,
-    ]);
-  };
 
   beforeAll(async () => {
     t = await createTestApp({ env: { JOB_ATTEMPTS: '3' } });
@@ -75,16 +74,9 @@ describe('run states: notifications, retry, Retry-After, picker, inline form err
     expect([childRun.statusBucket, childRun.failed, childRun.parentRunId]).toEqual(['failed', 4, parent.id]);
 
     // The result's notice is written behind the run's end (its listener, then a batched insert).
-    const notes = await waitFor(
-      async () => {
-        const all = await notesOf(child.id);
-        return all.some((n: { kind: string }) => n.kind !== 'run_queued') ? all : undefined;
-      },
-      "the child run's result notification",
-      10_000,
-    );
+    const notes = await runResultNotes(t, child.id);
     // One entry per run: the result replaced the queued notice.
-    expect(notes.map((n: { kind: string }) => n.kind)).toEqual(['run_failed']);
+    expect(notes.map((n) => n.kind)).toEqual(['run_failed']);
     expect(notes[0].body).toContain(`Run #${child.id} failed — Not found (not_found), 4 items of 4 items:`);
     expect(notes[0].body).not.toContain('no reason');
     const list = decodeHtml((await operator.agent.get('/admin/notifications').expect(200)).text);
@@ -101,7 +93,7 @@ describe('run states: notifications, retry, Retry-After, picker, inline form err
       .expect(400);
     expect(decodeHtml(forged.text)).toContain(`Run #${child.id} was not retried.`);
     // Opening the run's page read its notification.
-    expect((await notesOf(child.id))[0].read_at).not.toBeNull();
+    expect((await runResultNotes(t, child.id))[0].read_at).not.toBeNull();
   });
 
   it("honours the provider's Retry-After between attempts and says so on the run page while it waits", async () => {

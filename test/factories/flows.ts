@@ -1,3 +1,4 @@
+import { NotificationsService } from '../../src/notifications';
 import { RunsService } from '../../src/runs/runs.service';
 import { OperationRun } from '../../src/runs';
 import { Session, TestApp } from './test-app';
@@ -34,6 +35,33 @@ export async function waitForTerminal(t: TestApp, runId: number, timeoutMs = 30_
       return r && !['pending', 'running'].includes(r.status) ? r : undefined;
     },
     `run ${runId} to end`,
+    timeoutMs,
+  );
+}
+
+export interface StoredNote {
+  kind: string;
+  title: string;
+  body: string;
+  read_at: unknown;
+}
+
+/**
+ * Every stored notification of a run, once its result is among them. A run's end is written first;
+ * run.finished's listener queues the result after it (in whichever process ran the run) and it is
+ * stored behind, within 50 ms: a run seen ended may not have its notification yet.
+ */
+export async function runResultNotes(t: TestApp, runId: number, timeoutMs = 10_000): Promise<StoredNote[]> {
+  return waitFor(
+    async () => {
+      await t.get<NotificationsService>(NotificationsService).flush();
+      const all: StoredNote[] = await t.dataSource.query(
+        'SELECT kind, title, body, read_at FROM notifications WHERE run_id = ? ORDER BY id',
+        [runId],
+      );
+      return all.some((n) => n.kind !== 'run_queued') ? all : undefined;
+    },
+    `run ${runId}'s result notification`,
     timeoutMs,
   );
 }
