@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { waitFor } from './wait';
 
 /**
@@ -20,21 +20,37 @@ export class OwnRedis {
   }
 
   async start(): Promise<void> {
-    this.child = spawn(
+    const child = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
+    this.child = child;
+    // Ready when it answers PING. (Probing by listening on the port itself could hold the port at the
+    // moment redis-server binds it: the server then exits and the probe never sees it.)
     await waitFor(
-      () =>
-        new Promise<boolean | undefined>((resolve) => {
-          const s = createServer();
-          s.once('error', () => resolve(true));
-          s.listen(this.port, '127.0.0.1', () => s.close(() => resolve(undefined)));
-        }),
+      async () => {
+        if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode}`);
+        return (await this.ping()) || undefined;
+      },
       `redis-server on ${this.port}`,
       10_000,
     );
+  }
+
+  /** Whether a redis-server answers PING on the port now. */
+  private ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = connect(this.port, '127.0.0.1');
+      const done = (ok: boolean) => {
+        s.destroy();
+        resolve(ok);
+      };
+      s.setTimeout(1000, () => done(false));
+      s.once('error', () => done(false));
+      s.once('connect', () => s.write('PING\r\n'));
+      s.once('data', (d) => done(d.toString('latin1').startsWith('+PONG')));
+    });
   }
 
   async stop(): Promise<void> {
