@@ -117,6 +117,10 @@ function listDetails(l: ListResults): string {
     `Bull Board's failed-jobs API (\`/admin/queues/api/queues?activeQueue=bench-board&status=failed&page=1&jobsPerPage=10\`, ${l.boardJobs.toLocaleString('en-US')} failed jobs — the first thousand failed by a worker, the rest copies of them in Bull's own Redis layout, filled in ${fmt(l.boardFillMs / 1000)} s — measured in the same rounds as the ${scaleName(l.scales.at(-1)!)} lists): p50 ${fmt(l.board.p50)} ms, p95 ${fmt(l.board.p95)} ms. That board is mounted inside the app and pays its middleware (session, helmet, CSRF); the same queue in Bull Board on an Express server of its own (\`@bull-board/express\`, in the bench's process, view cache on, nothing in front but \`X-Response-Time\`), in the same rounds: its page for the failed tab (\`/queue/bench-board?status=failed\`, the ${fmt(l.standaloneBoard.html.bytes / 1024)} KB shell of its client-side UI) p50 ${fmt(l.standaloneBoard.html.p50)} ms, p95 ${fmt(l.standaloneBoard.html.p95)} ms; the JSON that page then loads (\`/api/queues?activeQueue=bench-board&status=failed&page=1\`, ten jobs) p50 ${fmt(l.standaloneBoard.api.p50)} ms, p95 ${fmt(l.standaloneBoard.api.p95)} ms.`,
   );
   out.push('');
+  out.push(
+    `Every list figure above reads its rows from the database on each request (the app's page cache off). The app ships with it on (\`RUNS_PAGE_CACHE\`): a tenant's first pages are kept until one of its runs changes in any process. Measured at ${scaleName(l.scales.at(-1)!)} in rounds of their own, repeat views of the first page (no filter): HTML p50 ${fmt(l.kept.html.p50)} ms, p95 ${fmt(l.kept.html.p95)} ms; API p50 ${fmt(l.kept.api.p50)} ms, p95 ${fmt(l.kept.api.p95)} ms; the stand-alone board in the same rounds: page p50 ${fmt(l.kept.board.html.p50)} ms, API p50 ${fmt(l.kept.board.api.p50)} ms.`,
+  );
+  out.push('');
   const top = l.scales.at(-1)!;
   out.push(
     `#### EXPLAIN of the list queries at ${scaleName(top)} runs (MariaDB \`ANALYZE\`: rows≈ is the estimate, read= what the query really read)`,

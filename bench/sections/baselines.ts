@@ -26,7 +26,17 @@ interface Page {
 }
 
 type PageKey =
-  'hello' | 'rows' | 'healthz' | 'help' | 'list' | 'apiToken' | 'apiTokenOne' | 'apiSession' | 'listInfo';
+  | 'hello'
+  | 'rows'
+  | 'healthz'
+  | 'help'
+  | 'list'
+  | 'apiToken'
+  | 'apiTokenOne'
+  | 'apiSession'
+  | 'listInfo'
+  | 'listRead'
+  | 'apiTokenRead';
 
 export interface PageThroughput {
   label: string;
@@ -46,10 +56,14 @@ export interface BaselineResults {
   figures: Figure[];
 }
 
-/** The app's own entry point (what `npm start` runs) in a process of its own, on the bench's database. */
-function startApp(ctx: BenchContext, logLevel: 'warn' | 'info'): Promise<ServerProcess> {
+/**
+ * The app's own entry point (what `npm start` runs) in a process of its own, on the bench's database;
+ * `pageCache` false (RUNS_PAGE_CACHE) makes every list and API page read the database.
+ */
+function startApp(ctx: BenchContext, logLevel: 'warn' | 'info', pageCache = true): Promise<ServerProcess> {
+  const name = `app-${logLevel}${pageCache ? '' : '-no-page-cache'}`;
   return startServer({
-    name: `app-${logLevel}`,
+    name,
     script: join(ROOT, 'src', 'main.ts'),
     env: {
       NODE_ENV: 'production',
@@ -57,7 +71,8 @@ function startApp(ctx: BenchContext, logLevel: 'warn' | 'info'): Promise<ServerP
       DATABASE_URL: ctx.backends.databaseUrl,
       REDIS_URL: ctx.backends.redisUrl,
       // Its own Bull prefix (cleaned up with the bench's), so its workers take no job of the bench app.
-      REDIS_PREFIX: `${ctx.backends.appPrefix}-web-${logLevel}`,
+      REDIS_PREFIX: `${ctx.backends.appPrefix}-${name}`,
+      RUNS_PAGE_CACHE: String(pageCache),
       SESSION_SECRET: randomBytes(32).toString('hex'),
       // The bench app has seeded the demo data already.
       DEMO_SEED: 'false',
@@ -96,13 +111,20 @@ async function sessionsOn(server: ServerProcess): Promise<Array<Record<string, s
  */
 export async function runBaselinesSection(ctx: BenchContext, tenant: string): Promise<BaselineResults> {
   const { baselineSeconds, baselineRounds } = ctx.sizes;
-  ctx.log('starting the bare NestJS app and the app twice (LOG_LEVEL=warn, info), each in its own process…');
-  const started = await Promise.allSettled([startBare(), startApp(ctx, 'warn'), startApp(ctx, 'info')]);
+  ctx.log(
+    'starting the bare NestJS app and the app three times (LOG_LEVEL=warn, info, warn without the page cache), each in its own process…',
+  );
+  const started = await Promise.allSettled([
+    startBare(),
+    startApp(ctx, 'warn'),
+    startApp(ctx, 'info'),
+    startApp(ctx, 'warn', false),
+  ]);
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const [bare, warn, info] = servers;
+    const [bare, warn, info, read] = servers;
     const list = `/admin/t/${tenant}/operations`;
     const api = `/api/v1/tenants/${tenant}/runs`;
     const token = [{ authorization: `Bearer ${ctx.adminToken}` }];
@@ -113,6 +135,7 @@ export async function runBaselinesSection(ctx: BenchContext, tenant: string): Pr
     const showsNewest = (body: string) => body.includes(`#${newest.id}`);
     const warnSessions = await sessionsOn(warn);
     const infoSessions = await sessionsOn(info);
+    const readSessions = await sessionsOn(read);
     const pages: Page[] = [
       {
         key: 'hello',
@@ -178,6 +201,24 @@ export async function runBaselinesSection(ctx: BenchContext, tenant: string): Pr
         server: warn,
         path: api,
         headers: warnSessions,
+        check: fullPage,
+      },
+      {
+        // Not targets: the same pages from a server without the page cache, each request reading its
+        // rows from the database (what the first view after a change of the tenant's runs costs).
+        key: 'listRead',
+        label: 'Operations list, RUNS_PAGE_CACHE=false',
+        server: read,
+        path: list,
+        headers: readSessions,
+        check: showsNewest,
+      },
+      {
+        key: 'apiTokenRead',
+        label: 'runs API, Bearer token, RUNS_PAGE_CACHE=false',
+        server: read,
+        path: api,
+        headers: token,
         check: fullPage,
       },
       {
@@ -293,6 +334,13 @@ function baselineFigures(m: Record<PageKey, PageThroughput>, logMicros: number):
     };
   };
   const logging = ratio(m.listInfo.rps, m.list.rps);
+  const read = (key: PageKey, base: PageKey, name: string): Figure => ({
+    section,
+    name: `${name}, requests/s, ${CONNECTIONS} connections`,
+    value: `${fmt(m[key].rps)} vs ${fmt(m[base].rps)} req/s (client p50 ${fmt(m[key].clientP50)} vs ${fmt(m[base].clientP50)} ms)`,
+    target: 'none (the first view after a change)',
+    ratio: ratio(m[key].rps, m[base].rps),
+  });
   return [
     vs('healthz', 'hello', 0.7, '`/healthz` vs bare NestJS `/hello`'),
     vs(
@@ -304,6 +352,16 @@ function baselineFigures(m: Record<PageKey, PageThroughput>, logMicros: number):
     vs('help', 'rows', 0.5, '`/admin/help` vs bare 25-row Handlebars page'),
     vs('apiToken', 'hello', 0.3, 'runs API with a Bearer token vs bare NestJS `/hello`'),
     vs('apiSession', 'hello', 0.3, 'runs API with a browser session vs bare NestJS `/hello`'),
+    read(
+      'listRead',
+      'rows',
+      'Operations list read from the database on every request (RUNS_PAGE_CACHE=false) vs bare 25-row Handlebars page',
+    ),
+    read(
+      'apiTokenRead',
+      'hello',
+      'runs API with a Bearer token read from the database on every request (RUNS_PAGE_CACHE=false) vs bare NestJS `/hello`',
+    ),
     {
       section,
       name: `runs API with a Bearer token, one run a page (\`?limit=1\`) vs bare NestJS \`/hello\`, requests/s, ${CONNECTIONS} connections: the API's fixed price without its 25 rows`,

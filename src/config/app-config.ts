@@ -73,6 +73,7 @@ const schema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(8000),
   STALL_THRESHOLD_SECONDS: int(0, 604_800).optional(),
   RUNS_RETENTION_DAYS: int(1, 3650).default(90),
+  RUNS_PAGE_CACHE: bool.default(true),
   LOGIN_THROTTLE_LIMIT: int(1, 10_000).default(10),
   LOGIN_THROTTLE_TTL_SECONDS: int(1, 86_400).default(60),
   BCRYPT_ROUNDS: int(4, 15).default(10),
@@ -153,6 +154,11 @@ export interface AppConfig {
   };
   stallThresholdSeconds: number | undefined;
   retentionDays: number;
+  /**
+   * Web processes keep the first pages of each tenant's run list (RunPageCache) until a run of that
+   * tenant changes in any process; off: every list and API page reads the database.
+   */
+  runsPageCache: boolean;
   loginThrottle: { limit: number; ttlSeconds: number };
   bcryptRounds: number;
   policySource: RawConfig['POLICY_SOURCE'];
@@ -226,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     },
     stallThresholdSeconds: c.STALL_THRESHOLD_SECONDS,
     retentionDays: c.RUNS_RETENTION_DAYS,
+    runsPageCache: c.RUNS_PAGE_CACHE,
     loginThrottle: { limit: c.LOGIN_THROTTLE_LIMIT, ttlSeconds: c.LOGIN_THROTTLE_TTL_SECONDS },
     bcryptRounds: c.BCRYPT_ROUNDS,
     policySource: c.POLICY_SOURCE,

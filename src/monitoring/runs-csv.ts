@@ -25,7 +25,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : '');
 export async function writeRunsCsv(
   res: Response,
   filename: string,
-  batches: AsyncGenerator<OperationRun[]>,
+  batches: AsyncGenerator<readonly OperationRun[]>,
   ctx: CsvRowContext,
 ): Promise<void> {
   const header = [
@@ -57,7 +57,7 @@ export async function writeRunsCsv(
 
 /** Each batch of runs as CSV cells, its initiators' names read once per batch. */
 async function* cellsOf(
-  batches: AsyncGenerator<OperationRun[]>,
+  batches: AsyncGenerator<readonly OperationRun[]>,
   ctx: CsvRowContext,
 ): AsyncGenerator<unknown[][]> {
   try {

@@ -19,6 +19,8 @@ type Handler = (keys: Key[] | 'all') => void;
 const BACKSTOP_MS = 10_000;
 /** How long an announcement waits for a connection still being made (then it is given up). */
 const PUBLISH_WAIT_MS = 1_500;
+/** How long invalidateSoon gathers keys before the other processes hear of them (in one message). */
+const SOON_MS = 5;
 
 /**
  * Invalidation across processes for the small per-request caches of web processes (a user's unread
@@ -41,6 +43,9 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   private subscribed = false;
   private warned = false;
   private startedAt = 0;
+  /** invalidateSoon's keys not published yet, by topic. */
+  private soon = new Map<string, Set<Key> | 'all'>();
+  private soonTimer: NodeJS.Timeout | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.channel = `${config.redisPrefix}:cache-invalidate`;
@@ -76,6 +81,7 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.flushSoon();
     this.subscribed = false;
     this.sub?.disconnect();
     this.pub?.disconnect();
@@ -100,6 +106,40 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   async invalidate(topic: string, keys: Key[] | 'all'): Promise<void> {
     if (keys !== 'all' && !keys.length) return;
     this.deliver(topic, keys);
+    await this.publish(topic, keys);
+  }
+
+  /**
+   * As invalidate, for changes that come in bursts (every step of every run): this process drops the
+   * keys at once, the others hear of them within SOON_MS, in one message per topic for all the keys
+   * changed meanwhile.
+   */
+  invalidateSoon(topic: string, keys: Key[] | 'all'): void {
+    if (keys !== 'all' && !keys.length) return;
+    this.deliver(topic, keys);
+    if (!this.pub) return;
+    const pending = this.soon.get(topic);
+    if (keys === 'all' || pending === 'all') this.soon.set(topic, 'all');
+    else {
+      const set = pending ?? new Set<Key>();
+      for (const k of keys) set.add(k);
+      this.soon.set(topic, set);
+    }
+    this.soonTimer ??= setTimeout(() => void this.flushSoon(), SOON_MS);
+  }
+
+  private async flushSoon(): Promise<void> {
+    clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
+    const batch = this.soon;
+    this.soon = new Map();
+    await Promise.all(
+      [...batch].map(([topic, keys]) => this.publish(topic, keys === 'all' ? 'all' : [...keys])),
+    );
+  }
+
+  /** Tells the other processes (best effort: if they cannot hear it, their copies expire). */
+  private async publish(topic: string, keys: Key[] | 'all'): Promise<void> {
     if (!this.pub) return;
     try {
       // A short-lived process (the CLI) may announce before its connection is up: wait a moment for it.
@@ -172,6 +212,8 @@ export class BusCache<V> {
     private readonly maxKeys = 10_000,
     /** How long a value may be served at most, invalidated or not (at most the bus's backstop). */
     private readonly ttlMs = BACKSTOP_MS,
+    /** Variants kept per key; past this many, that key's are dropped and kept afresh. */
+    private readonly maxVariants = 64,
   ) {
     bus?.on(topic, (keys) => {
       if (keys === 'all') {
@@ -246,7 +288,7 @@ export class BusCache<V> {
       if (this.values.size >= this.maxKeys) this.values.clear();
       this.values.set(k, (variants = new Map()));
     }
-    if (variants.size >= 64) variants.clear();
+    if (variants.size >= this.maxVariants) variants.clear();
     variants.set(detail, { v, at: Date.now() });
   }
 }

@@ -79,7 +79,7 @@ export class RunContext implements ProducerRunContext {
 
   async setTotal(totalItems: number): Promise<void> {
     await this.flushHeld();
-    await this.runs.setTotal(this.run.id, totalItems);
+    await this.runs.setTotal(this.run.id, totalItems, this.run.tenantId);
     this.run.totalItems = totalItems;
   }
 

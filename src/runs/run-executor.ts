@@ -199,7 +199,7 @@ export class RunExecutor implements OnApplicationBootstrap, BeforeApplicationShu
           'transient failure; the job will be retried',
         );
         await this.runs
-          .waitForRetry(runId, reason, new Date(Date.now() + delay))
+          .waitForRetry(runId, reason, new Date(Date.now() + delay), run.tenantId)
           .catch((err: unknown) => this.logger.warn({ ...log, err }, 'could not record the wait on its run'));
         throw forQueue(e, reason);
       }

@@ -5,6 +5,7 @@ import type { Job, Queue } from 'bull';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { RunCounters } from './run-counters';
+import { RunPageCache } from './run-page-cache';
 import { RunTargetNames } from './run-target-names';
 import { RUN_EVENTS } from './run-events';
 import { rollupDay } from './run-rollup';
@@ -38,6 +39,7 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
     private readonly counters: RunCounters,
     private readonly targets: RunTargetNames,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly pages: RunPageCache,
   ) {}
 
   private watchdog: NodeJS.Timeout | undefined;
@@ -177,6 +179,7 @@ export class RunMaintenance implements OnApplicationBootstrap, OnApplicationShut
       const ids = await this.repo.endedBefore(cutoff, PRUNE_BATCH);
       if (!ids.length) break;
       await this.repo.deleteRuns(ids, this.registry.runRowTables());
+      this.pages.changed('all');
       this.events.emit(RUN_EVENTS.pruned, { runIds: ids, before: cutoff });
       removed += ids.length;
       if (ids.length < PRUNE_BATCH) break;

@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { BUCKETS, StatusBucket } from './run-status';
 import { RunCounters } from './run-counters';
+import { RunPageCache, type RunPage } from './run-page-cache';
 import { RunTargetNames } from './run-target-names';
 import { cursorAfter, cursorValue, DEFAULT_SORT, segmentsOf, walkOrder } from './run-list';
 import { rollupDay } from './run-rollup';
 import { OperationRun } from './run';
 import { RunListFilter, RunsRepository } from './runs.repository';
 
-export interface RunPage {
-  rows: OperationRun[];
-  /** There are rows beyond this page in the direction of travel. */
-  hasMore: boolean;
-}
+export type { RunPage } from './run-page-cache';
 
 /** How many runs a list holds: exactly `n`, or (`exact` false) more than `n`. */
 export interface RunTotal {
@@ -73,13 +70,19 @@ export class RunsQueryService {
     private readonly repo: RunsRepository,
     private readonly counters: RunCounters,
     private readonly targetNames: RunTargetNames,
+    private readonly pages: RunPageCache,
   ) {}
 
   /**
    * A page: each lane walks its index range (segment by segment for a sort with empty values) for
-   * one row more than the page, and the lanes' rows are merged in the sort's order.
+   * one row more than the page, and the lanes' rows are merged in the sort's order. A tenant's first
+   * pages are kept until its runs change (RunPageCache): the rows are shared, read-only.
    */
-  async list(filter: RunListFilter, full = false): Promise<RunPage> {
+  list(filter: RunListFilter, full = false): Promise<RunPage> {
+    return this.pages.get(filter, full, () => this.read(filter, full));
+  }
+
+  private async read(filter: RunListFilter, full: boolean): Promise<RunPage> {
     const found =
       filter.searchText !== undefined && !filter.search
         ? await this.searchWalk(filter, filter.searchText, full)
@@ -141,7 +144,7 @@ export class RunsQueryService {
   }
 
   /** Every matching run, in the list's order, a batch at a time (the CSV export: any size, little memory). */
-  async *batches(filter: RunListFilter, size = 500): AsyncGenerator<OperationRun[]> {
+  async *batches(filter: RunListFilter, size = 500): AsyncGenerator<readonly OperationRun[]> {
     filter = await this.resolved(filter);
     const by = (filter.sort ?? DEFAULT_SORT).by;
     let cursor = undefined;

@@ -7,6 +7,7 @@ import { PRODUCER_DECLARATION, ProducerDeclaration } from './producer-declaratio
 import { RunActionsService } from './run-actions.service';
 import { RunCounters } from './run-counters';
 import { RunExecutor } from './run-executor';
+import { RunPageCache } from './run-page-cache';
 import { MAINTENANCE_QUEUE, RunMaintenance } from './run-maintenance';
 import { RunStallService } from './run-stall.service';
 import { RunTypeRegistry } from './run-types.registry';
@@ -30,6 +31,7 @@ class RunsProducerModule {}
   providers: [
     RunsRepository,
     RunCounters,
+    RunPageCache,
     RunsService,
     RunTypeRegistry,
     RunExecutor,

@@ -13,6 +13,7 @@ import { appendFailures, digestFailures, ReasonCode, RunFailure, toFailure } fro
 import type { RunTypeDefinition, Tx } from './producer';
 import { producerTx } from './producer-tx';
 import { RunCounters } from './run-counters';
+import { RunPageCache } from './run-page-cache';
 import { RUN_EVENTS, RunEventMap, RunEventSnapshot } from './run-events';
 import { finalStatus, isActive, RunStatus, splitRunType, StatusBucket, statusBucket } from './run-status';
 import { RunTypeRegistry } from './run-types.registry';
@@ -103,6 +104,7 @@ export class RunsService {
     private readonly moduleRef: ModuleRef,
     private readonly counters: RunCounters,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly pages: RunPageCache,
   ) {}
 
   // ── reads (the hub's read API) ─────────────────────────────────────────────
@@ -244,6 +246,7 @@ export class RunsService {
       retryReason: null,
     });
     run.id = await this.repo.insertPending(run);
+    this.pages.changed([run.tenantId]);
     // A target new to this process may be one a search of its tenant does not know yet.
     void this.targets.added(run.tenantId, run.target);
     // A run counts as "queued" (in flight) from its start until it ends.
@@ -342,6 +345,7 @@ export class RunsService {
       if (!current || !isActive(current.status)) throw new RunNoLongerActive(run.id);
       throw new StartNotFresh(run.id);
     }
+    this.pages.changed([run.tenantId]);
     Object.assign(run, { status: 'running', statusBucket: 'running', startedAt });
     this.emit(RUN_EVENTS.started, { run: this.snapshot(run), attempt: run.attempts });
   }
@@ -357,6 +361,7 @@ export class RunsService {
     if (!run || !isActive(run.status)) return null;
     const startedAt = run.startedAt ?? now;
     if (!(await this.repo.markRunning(runId, startedAt, attempt, jobId, now))) return null;
+    this.pages.changed([run.tenantId]);
     Object.assign(run, {
       status: 'running',
       statusBucket: 'running',
@@ -369,10 +374,14 @@ export class RunsService {
     return run;
   }
 
-  async setTotal(runId: number, total: number): Promise<void> {
+  /** `tenantId` (the run's) keeps other tenants' cached list pages; without it all are dropped. */
+  async setTotal(runId: number, total: number, tenantId?: number): Promise<void> {
     if (!Number.isInteger(total) || total < 0)
       throw new Error(`total must be a non-negative integer, got ${total}`);
-    if (await this.repo.setTotal(runId, total)) return;
+    if (await this.repo.setTotal(runId, total)) {
+      this.pages.changed(tenantId === undefined ? 'all' : [tenantId]);
+      return;
+    }
     // A run cancelled meanwhile keeps the counts it was cancelled with: its handler stops here.
     const status = await this.repo.statusOf(runId);
     if (status === null || !isActive(status)) throw new RunNoLongerActive(runId);
@@ -384,8 +393,9 @@ export class RunsService {
    * why, until the next attempt starts (markRunning) or the run ends. Best effort: a run that ended
    * meanwhile is left as it is.
    */
-  async waitForRetry(runId: number, reason: ReasonCode, at: Date): Promise<void> {
-    await this.repo.setRetryWait(runId, reason, at);
+  async waitForRetry(runId: number, reason: ReasonCode, at: Date, tenantId?: number): Promise<void> {
+    if (await this.repo.setRetryWait(runId, reason, at))
+      this.pages.changed(tenantId === undefined ? 'all' : [tenantId]);
   }
 
   /**
@@ -409,6 +419,7 @@ export class RunsService {
 
     if (known && !write && !failures.length) {
       if (!(await this.repo.addCounts(runId, delta))) await this.refuseRecord(runId, n);
+      this.pages.changed([known.tenantId]);
       this.emitProgress(runId, known.tenantId, known.type, known.processedBefore + n, known.total);
       return;
     }
@@ -429,7 +440,9 @@ export class RunsService {
       }
       return progress;
     });
-    if (after) this.emitProgress(runId, after.tenantId, after.type, after.processed, after.total);
+    if (!after) return;
+    this.pages.changed([after.tenantId]);
+    this.emitProgress(runId, after.tenantId, after.type, after.processed, after.total);
   }
 
   /** Why an outcome update matched no row: the run ended (cancelled) or the counts would break. */
@@ -542,6 +555,7 @@ export class RunsService {
     });
     const list = merged ? { list: merged.failures, omitted: merged.omitted } : null;
     if (!(await this.repo.end(run, status, bucket, list, now, guard))) return null;
+    this.pages.changed([run.tenantId]);
     this.counters.add(run, [
       ['queued', -1],
       [status === 'aborted' ? 'cancelled' : bucket, 1],

@@ -1,6 +1,7 @@
 import { NotificationsService } from '../../src/notifications';
 import { CacheBus } from '../../src/queue';
 import { RunCounters } from '../../src/runs/run-counters';
+import { RunPageCache } from '../../src/runs/run-page-cache';
 import { insertRun, toDbDate } from '../factories/runs';
 import { SampleProducerModule } from '../fixtures/sample-producer.module';
 import { RunsService } from '../../src/runs';
@@ -202,5 +203,86 @@ describe('caches shared across processes (CacheBus)', () => {
     // Any run's change moves the counters; their flush, in another process, drops the kept total.
     await succeededElsewhere('2001-01-03');
     await waitFor(async () => (await total()) === before + 1, 'the recount of system runs', 5000);
+  });
+
+  it("keeps a tenant's first run pages until a run of that tenant changes in any process", async () => {
+    await settle();
+    const ids = async (tenant: string) =>
+      (
+        (await admin.agent.get(`/api/v1/tenants/${tenant}/runs`).expect(200)).body.data as Array<{
+          id: number;
+        }>
+      ).map((r) => r.id);
+    const listed = async (id: number) =>
+      (await admin.agent.get('/admin/t/contoso/operations').expect(200)).text.includes(`#${id}<`);
+    const fabrikam = Number(
+      (await web.dataSource.query("SELECT id FROM tenants WHERE slug = 'fabrikam'"))[0].id,
+    );
+    const quietly = (tenantId: number) =>
+      insertRun(web.dataSource, {
+        tenantId,
+        type: 'inventory.sync',
+        status: 'completed',
+        createdAt: new Date(),
+      });
+    const [contosoBefore, fabrikamBefore] = [await ids('contoso'), await ids('fabrikam')];
+    await listed(0);
+    // Behind the app's back: no process hears of these runs, so both tenants' pages stay as read.
+    const quietContoso = await quietly(contoso);
+    const quietFabrikam = await quietly(fabrikam);
+    expect(await ids('contoso')).toEqual(contosoBefore);
+    expect(await ids('fabrikam')).toEqual(fabrikamBefore);
+    expect(await listed(quietContoso)).toBe(false);
+
+    // A run of contoso started (and run) in the other process: this one reads contoso's pages again,
+    // within moments (well inside the 10 s a kept page may live without any news).
+    const t0 = Date.now();
+    const { run } = await other.get<RunsService>(RunsService).start({
+      tenantId: contoso,
+      userId: null,
+      type: 'sample.echo',
+      itemIds: ['a'],
+      payload: {},
+    });
+    await waitFor(async () => (await ids('contoso'))[0] === run.id, "the other process's run", 5000);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await ids('contoso')).toContain(quietContoso);
+    expect(await listed(quietContoso)).toBe(true);
+    // Only contoso's: fabrikam's page is still the one read before.
+    expect(await ids('fabrikam')).toEqual(fabrikamBefore);
+
+    // A run this process starts is on its next page at once: the write drops the page before it returns.
+    const mine = await web.get<RunsService>(RunsService).start({
+      tenantId: fabrikam,
+      userId: null,
+      type: 'sample.echo',
+      itemIds: ['b'],
+      payload: {},
+    });
+    const now = await ids('fabrikam');
+    expect(now[0]).toBe(mine.run.id);
+    expect(now).toContain(quietFabrikam);
+  });
+
+  it('reads every page from the database with the page cache off (RUNS_PAGE_CACHE=false)', async () => {
+    await settle();
+    const pages = web.get<RunPageCache>(RunPageCache);
+    const first = async () =>
+      (
+        (await admin.agent.get('/api/v1/tenants/contoso/runs').expect(200)).body.data as Array<{ id: number }>
+      )[0].id;
+    await first();
+    pages.enabled = false;
+    try {
+      const quiet = await insertRun(web.dataSource, {
+        tenantId: contoso,
+        type: 'inventory.sync',
+        status: 'completed',
+        createdAt: new Date(),
+      });
+      expect(await first()).toBe(quiet);
+    } finally {
+      pages.enabled = true;
+    }
   });
 });
