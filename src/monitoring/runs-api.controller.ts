@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Req } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiOkResponse,
@@ -18,6 +18,7 @@ import {
   RUN_SORT_KEYS,
   RunsQueryService,
   RunTypeRegistry,
+  type RunPage,
 } from '../runs';
 import { encodeCursor, parseRunFilters } from './run-filters';
 import { listFilterOf } from './run-table';
@@ -28,6 +29,12 @@ import { runJson } from './run-view';
 @ApiBearerAuth()
 @Controller('api/v1/tenants/:tenant/runs')
 export class RunsApiController {
+  /**
+   * A page's runs as JSON, by page: a page kept by the run page cache is shared by every request
+   * until its tenant's runs change, and so is its text (written once, not per request).
+   */
+  private readonly written = new WeakMap<RunPage, { slug: string; json: string }>();
+
   constructor(
     private readonly query: RunsQueryService,
     private readonly registry: RunTypeRegistry,
@@ -70,7 +77,9 @@ export class RunsApiController {
   @ApiResponse({ status: 400, description: 'a filter value is invalid; the message says which' })
   @ApiResponse({ status: 401, description: 'no valid token or session' })
   @ApiResponse({ status: 404, description: 'no such tenant for this user' })
-  async list(@Req() req: AuthedRequest, @Query() q: Record<string, unknown>) {
+  // The answer is written here (see `written`), as res.json would write the same object.
+  @Header('Content-Type', 'application/json; charset=utf-8')
+  async list(@Req() req: AuthedRequest, @Query() q: Record<string, unknown>): Promise<string> {
     const tenant = req.tenant!;
     const f = parseRunFilters(q, this.registry.typeNames(), { defaultLimit: 25, maxLimit: 100 });
     // The API pages one way, by next_cursor; "newer" belongs to the HTML pager.
@@ -78,10 +87,16 @@ export class RunsApiController {
       throw AppError.badRequest('"newer" is not supported by the API: page with "cursor" (next_cursor).');
     const page = await this.query.list(listFilterOf([tenant.id], f, req.principal.id), true);
     const last = page.rows[page.rows.length - 1];
-    return {
-      data: page.rows.map((r) => runJson(r, tenant.slug, false)),
-      next_cursor: page.hasMore && last ? encodeCursor(cursorAfter(last, f.sort?.by ?? 'created')) : null,
-    };
+    const next = page.hasMore && last ? encodeCursor(cursorAfter(last, f.sort?.by ?? 'created')) : null;
+    return `{"data":${this.dataOf(page, tenant.slug)},"next_cursor":${JSON.stringify(next)}}`;
+  }
+
+  private dataOf(page: RunPage, slug: string): string {
+    const known = this.written.get(page);
+    if (known?.slug === slug) return known.json;
+    const json = JSON.stringify(page.rows.map((r) => runJson(r, slug, false)));
+    this.written.set(page, { slug, json });
+    return json;
   }
 
   @Get(':id')

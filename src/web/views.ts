@@ -11,10 +11,6 @@ export const NoLayout = () => SetMetadata(NO_LAYOUT, true);
 let registered: Promise<void> | undefined;
 
 /**
- * A display helper of a feature's own (a status label, say), for its templates. Helpers are
- * process-global in hbs; a module registers its own once, at start-up.
- */
-/**
  * Text for HTML, escaped exactly as a `{{value}}` in a template is (Handlebars' own escaper): for the
  * few fragments built in code because a template's per-expression cost showed in profiles.
  */
@@ -22,6 +18,10 @@ export function escapeHtml(value: unknown): string {
   return hbs.handlebars.escapeExpression(value as string);
 }
 
+/**
+ * A display helper of a feature's own (a status label, say), for its templates. Helpers are
+ * process-global in hbs; a module registers its own once, at start-up.
+ */
 export function registerViewHelper(name: string, fn: (...args: unknown[]) => unknown): void {
   hbs.registerHelper(name, fn);
 }
@@ -32,6 +32,7 @@ export function registerViewHelper(name: string, fn: (...args: unknown[]) => unk
  */
 export function registerViews(): Promise<void> {
   registered ??= (async () => {
+    compileKnowingHelpers();
     hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b || String(a) === String(b));
     hbs.registerHelper('ne', (a: unknown, b: unknown) => String(a) !== String(b));
     hbs.registerHelper('gt', (a: unknown, b: unknown) => Number(a) > Number(b));
@@ -61,4 +62,21 @@ export function registerViews(): Promise<void> {
     await new Promise<void>((resolve) => hbs.registerPartials(join(VIEWS_DIR, 'partials'), () => resolve()));
   })();
   return registered;
+}
+
+/**
+ * Templates are compiled (at their first render, when every helper is registered) knowing the
+ * helpers: a `{{name}}` then reads the context directly instead of first asking whether a helper has
+ * that name, which the list page's profile showed on every expression. A template that names a
+ * helper nobody registered fails to compile, at its first render, rather than printing nothing.
+ */
+function compileKnowingHelpers(): void {
+  const handlebars = hbs.handlebars;
+  const compile = handlebars.compile.bind(handlebars);
+  handlebars.compile = ((input: string, options?: CompileOptions) =>
+    compile(input, {
+      knownHelpers: Object.fromEntries(Object.keys(handlebars.helpers).map((name) => [name, true])),
+      knownHelpersOnly: true,
+      ...options,
+    })) as typeof handlebars.compile;
 }
