@@ -34,7 +34,7 @@ import {
   RunStarter,
   RunTypeRegistry,
 } from '../runs';
-import { flash, FormPage, humanDuration, NoLayout, redirectSeeOther } from '../web';
+import { escapeHtml, flash, FormPage, humanDuration, NoLayout, redirectSeeOther, relativeTime } from '../web';
 import { filterQuery, keptFilters, parseRunFilters, PRESETS, RunFilters } from './run-filters';
 import { announcement, failedItemIds, failureView, liveKey, runSummary } from './run-view';
 import { chartModel } from './runs-chart';
@@ -50,7 +50,8 @@ import {
   rangeText,
   rowCells,
   rowExtras,
-  rowsHtml,
+  keptRow,
+  rowHtml,
   sortHeaders,
   typedValuesOf,
   viewQuery,
@@ -77,6 +78,13 @@ type Listing =
 @ApiExcludeController()
 @Controller('admin/t/:tenant/operations')
 export class OperationsController {
+  /**
+   * The rows of ended runs on kept list pages (RunPageCache shares the same frozen runs until their
+   * tenant's runs change), as the text around their "created … ago", per viewer variant: a repeat
+   * view writes them without building their models again. Gone with the runs they belong to.
+   */
+  private readonly keptRows = new WeakMap<OperationRun, { variant: string; before: string; after: string }>();
+
   constructor(
     private readonly query: RunsQueryService,
     private readonly registry: RunTypeRegistry,
@@ -608,19 +616,32 @@ export class OperationsController {
   ) {
     const [names, total] = await Promise.all([this.auth.namesOf(page.rows.map((r) => r.userId)), totalRead]);
     const now = Date.now();
-    const runs = await Promise.all(
-      page.rows.map(async (r) => {
-        const row = Object.assign(await this.summary(r, tenant, names, now), rowExtras(r));
-        return Object.assign(row, rowCells(row, req.principal.timezone));
-      }),
-    );
     const base = `/admin/t/${tenant.slug}/operations`;
     const pager = pagerModel(base, filters, page);
     const can = (a: 'cancel' | 'retry') => !tenant.archived && req.ability.can(a, inTenant('Run', tenant.id));
     const bulk = can('cancel') || can('retry') ? { cancel: can('cancel'), retry: can('retry') } : null;
+    const opts = { bulk: Boolean(bulk), showTenant: false };
+    const timeZone = req.principal.timezone;
+    const runs = await Promise.all(
+      page.rows.map(async (r) => {
+        // An ended run's row, kept from an earlier view of the same kept page, for the same viewer.
+        const variant = `${tenant.slug}|${timeZone ?? ''}|${opts.bulk}|${nameOf(names, r.userId) ?? ''}`;
+        const kept = this.keptRows.get(r);
+        if (kept?.variant === variant)
+          return {
+            active: false,
+            html: kept.before + escapeHtml(relativeTime(r.createdAt, now)) + kept.after,
+          };
+        const summary = Object.assign(await this.summary(r, tenant, names, now), rowExtras(r));
+        const row = Object.assign(summary, rowCells(summary, timeZone));
+        const parts = !row.active && Object.isFrozen(r) ? keptRow(row, opts) : null;
+        if (parts) this.keptRows.set(r, { variant, before: parts[0], after: parts[1] });
+        return { active: row.active, html: rowHtml(row, opts) };
+      }),
+    );
     return {
       runs,
-      rowsHtml: rowsHtml(runs, { bulk: Boolean(bulk), showTenant: false }),
+      rowsHtml: runs.map((r) => r.html).join(''),
       ...pager,
       total,
       range: rangeText(filters.pos, runs.length, total, pager.isFirstPage),

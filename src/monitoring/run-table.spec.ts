@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import hbs from 'hbs';
-import { rowsHtml, type RowText } from './run-table';
+import { escapeHtml } from '../web/views';
+import { keptRow, rowHtml, rowsHtml, type RowText } from './run-table';
 
 /**
  * The row markup as the list's template wrote it before the rows were built in code: the code must
@@ -94,6 +95,33 @@ describe('rowsHtml (the Operations list rows, built in code)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("writes a kept row (an ended run's, around its relative time) as rowHtml writes the whole row", () => {
+    const text = fc.oneof(fc.string(), fc.constantFrom(HOSTILE, '', '—', '&amp;'));
+    fc.assert(
+      fc.property(
+        fc.record({
+          label: text,
+          target: fc.option(text, { nil: null }),
+          initiator: text,
+          createdExact: text,
+        }),
+        text,
+        text,
+        fc.boolean(),
+        fc.boolean(),
+        (over, before, after, bulk, showTenant) => {
+          const opts = { bulk, showTenant };
+          const [head, tail] = keptRow(row({ ...over, createdRel: before }), opts)!;
+          // Kept with one relative time, written later with another: the rest of the row is the same.
+          expect(head + escapeHtml(after) + tail).toBe(rowHtml(row({ ...over, createdRel: after }), opts));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // A run's own text holding the stand-in mark is not kept (the row is then built each time).
+    expect(keptRow(row({ target: '\u0000rel\u0000' }), { bulk: false, showTenant: false })).toBeNull();
   });
 
   it('escapes hostile text in every text cell and attribute', () => {

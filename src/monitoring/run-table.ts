@@ -190,7 +190,14 @@ const MUTED_DASH = '<span class="muted">—</span>';
  */
 export function rowsHtml(rows: RowText[], opts: { bulk: boolean; showTenant: boolean }): string {
   let out = '';
-  for (const r of rows) {
+  for (const r of rows) out += rowHtml(r, opts);
+  return out;
+}
+
+/** One row of rowsHtml. */
+export function rowHtml(r: RowText, opts: { bulk: boolean; showTenant: boolean }): string {
+  let out = '';
+  {
     const id = e(r.id);
     const href = e(r.href);
     out += '<tr>';
@@ -220,6 +227,22 @@ export function rowsHtml(rows: RowText[], opts: { bulk: boolean; showTenant: boo
     out += `<td data-label="Duration" class="num">${e(r.durationText)}</td></tr>\n`;
   }
   return out;
+}
+
+/** Stands in for the "created … ago" text while an ended run's row is kept (it passes escaping as is). */
+const REL_MARK = '\u0000rel\u0000';
+
+/**
+ * An ended run's row as the text before and after its "created … ago" cell: all it shows besides that
+ * is fixed once the run has ended, so a list page served again (the run page cache keeps the same run
+ * objects) writes the row from these two strings and the one relative time.
+ */
+export function keptRow(r: RowText, opts: { bulk: boolean; showTenant: boolean }): [string, string] | null {
+  const html = rowHtml({ ...r, createdRel: REL_MARK }, opts);
+  const at = html.indexOf(REL_MARK);
+  // A text of the run's own that holds the mark (NUL characters) cannot be split: not kept.
+  if (at < 0 || html.indexOf(REL_MARK, at + 1) >= 0) return null;
+  return [html.slice(0, at), html.slice(at + REL_MARK.length)];
 }
 
 /** The sortable headers: each a link to its sort (the current one flips its order), with aria-sort. */
