@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import hbs from 'hbs';
-import { escapeHtml } from '../web/views';
+import { escapeHtml } from '../web';
 import { keptRow, rowHtml, rowsHtml, type RowText } from './run-table';
 
 /**
