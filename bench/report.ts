@@ -338,7 +338,7 @@ export function markdown(r: BenchResults): string {
     out.push('### 6. Bare NestJS baselines');
     out.push('');
     out.push(
-      `Three servers, each a Node process of its own loaded through ts-node's transpile-only hook, NODE_ENV=production: the app's own \`src/main.ts\` on the bench database (LOG_LEVEL=warn, and a second one with LOG_LEVEL=info), and the bare NestJS 11 app of \`bench/bare/\` (the app's Nest, Express and hbs packages; no session, no database, Nest's logger off; view cache on). Their logs go to a file. 10 keep-alive connections from the same worker-thread load generator, ${b.seconds} s per page in ${b.rounds} alternating rounds; signed-in pages use ten sessions (one per connection), Bearer requests one personal API token. Client-side p50: the bare app sends no \`X-Response-Time\`.`,
+      `Five servers, each a Node process of its own loaded through ts-node's transpile-only hook, NODE_ENV=production: the app's own \`src/main.ts\` four times on the bench database (LOG_LEVEL=warn, serving every app page here; LOG_LEVEL=info and a warn twin, each serving the list alone, the two sides of target 5; warn with RUNS_PAGE_CACHE=false), and the bare NestJS 11 app of \`bench/bare/\` (the app's Nest, Express and hbs packages; no session, no database, Nest's logger off; view cache on). Their logs go to a file. 10 keep-alive connections from the same worker-thread load generator, ${b.seconds} s per page in ${b.rounds} alternating rounds, every other round in reverse order (the list at warn and at info side by side, swapping places); signed-in pages use ten sessions (one per connection), Bearer requests one personal API token. Client-side p50: the bare app sends no \`X-Response-Time\`.`,
     );
     out.push('');
     out.push(
