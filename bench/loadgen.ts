@@ -24,6 +24,8 @@ export interface LoadSpec {
   durationMs?: number;
   /** Requests sent (and discarded) first, so caches and JIT are warm. */
   warmup: number;
+  /** And keep warming for at least this long (a process that sat idle needs time, not a count). */
+  warmupMs?: number;
 }
 
 export interface LoadResult {
@@ -35,6 +37,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   errors: string[];
   bytes: number;
+  /** Warm-up requests sent before the measured ones. */
+  warmed: number;
 }
 
 interface WorkerConfig {
@@ -111,6 +115,7 @@ async function runLoad(port: number, spec: LoadSpec): Promise<LoadResult> {
     statuses: {},
     errors: [],
     bytes: 0,
+    warmed: 0,
   };
   const record = (s: Sample) => {
     result.count++;
@@ -127,9 +132,10 @@ async function runLoad(port: number, spec: LoadSpec): Promise<LoadResult> {
   const headersOf = (k: number) =>
     spec.connectionHeaders?.length ? spec.connectionHeaders[k % spec.connectionHeaders.length] : spec.headers;
   let warm = 0;
+  const warmUntil = performance.now() + (spec.warmupMs ?? 0);
   await Promise.all(
     Array.from({ length: spec.connections }, async (_, k) => {
-      while (warm < spec.warmup) {
+      while (warm < spec.warmup || performance.now() < warmUntil) {
         warm++;
         const s = await requestOnce(agent, targetFor(), headersOf(k));
         if (s.error && result.errors.length < 5) result.errors.push(`warm-up: ${s.error}`);
@@ -137,6 +143,7 @@ async function runLoad(port: number, spec: LoadSpec): Promise<LoadResult> {
     }),
   );
 
+  result.warmed = warm;
   let issued = 0;
   const t0 = performance.now();
   const deadline = spec.durationMs ? t0 + spec.durationMs : Infinity;

@@ -265,6 +265,8 @@ export async function runBaselinesSection(ctx: BenchContext, tenant: string): Pr
       for (const p of round % 2 ? [...pages].reverse() : pages) {
         const log0 = p.server.logBytes();
         // The processes are fresh: the first round warms their JIT and caches for longer.
+        // Every round also warms each page for a second: a process that sat idle while the others were
+        // measured answers slower for a while, more so the less it serves (see listTwin).
         const warmup = (round === 0 ? 50 : 5) * CONNECTIONS;
         const r = await ctx.load.run({
           paths: [p.server.url(p.path)],
@@ -273,6 +275,7 @@ export async function runBaselinesSection(ctx: BenchContext, tenant: string): Pr
           connections: CONNECTIONS,
           durationMs: baselineSeconds * 1000,
           warmup,
+          warmupMs: 1000,
         });
         if (r.errors.length) throw new Error(`GET ${p.path} on ${p.server.name}: ${r.errors.join(' | ')}`);
         const t = totals.get(p.key)!;
@@ -280,7 +283,7 @@ export async function runBaselinesSection(ctx: BenchContext, tenant: string): Pr
         t.ms += r.elapsedMs;
         t.client.push(...r.clientMs);
         t.log += p.server.logBytes() - log0;
-        t.logged += r.count + warmup;
+        t.logged += r.count + r.warmed;
       }
     }
     const measured = Object.fromEntries(
