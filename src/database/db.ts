@@ -22,8 +22,10 @@ const RETRYABLE_MYSQL = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
  * for its turn, and statements issued from inside the transaction's own work (its async context) run
  * in it, as they mean to. On MySQL each statement outside a transaction goes straight to the driver's
  * pool (TypeORM's query runner adds nothing to a finished SQL string but its own bookkeeping, on every
- * request's reads); deadlock victims among transactions are retried, since lock order between
- * concurrent item recorders is not ours to fix.
+ * request's reads). A deadlock's victim is retried, a transaction whole (also after a lock wait that
+ * timed out) and a single statement alike (MySQL rolls the victim back entirely, so sending it again is
+ * safe): lock order between concurrent writers (two tenants' syncs writing neighbouring index entries,
+ * item recorders, counters) is not ours to fix, and InnoDB's advice is to be ready to re-issue.
  */
 @Injectable()
 export class Db implements Sql {
@@ -72,19 +74,7 @@ export class Db implements Sql {
           });
       });
     }
-    return this.withDeadlockRetry(work);
-  }
-
-  private async withDeadlockRetry<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.ds.transaction((em) => work(onRunner(em.queryRunner!, true)));
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (attempt >= 5 || !code || !RETRYABLE_MYSQL.has(code)) throw e;
-        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
-      }
-    }
+    return retryingLockVictims(() => this.ds.transaction((em) => work(onRunner(em.queryRunner!, true))));
   }
 
   /** One statement on a pooled MySQL connection (the pool TypeORM opened, with its settings). */
@@ -93,8 +83,16 @@ export class Db implements Sql {
     // Closed (a shutdown, or the connection given up): the same readable 503 as a refused connection.
     if (!pool)
       return Promise.reject(Object.assign(new Error('Pool is closed'), { code: 'PROTOCOL_CONNECTION_LOST' }));
-    return new Promise<T>((resolve, reject) =>
-      pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
+    const once = () =>
+      new Promise<T>((resolve, reject) =>
+        pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
+      );
+    // A statement outside a transaction is retried as a deadlock's victim only: a lock wait that timed
+    // out has waited innodb_lock_wait_timeout already.
+    return once().catch((e: unknown) =>
+      isLockVictim(e, true)
+        ? afterBackoff(1).then(() => retryingLockVictims(once, true, 2))
+        : Promise.reject(e),
     );
   }
 
@@ -109,6 +107,31 @@ export class Db implements Sql {
     const next = this.turn.then(fn);
     this.turn = next.catch(() => undefined);
     return next;
+  }
+}
+
+function isLockVictim(e: unknown, deadlockOnly = false): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return deadlockOnly ? code === 'ER_LOCK_DEADLOCK' : !!code && RETRYABLE_MYSQL.has(code);
+}
+
+function afterBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+}
+
+/** Runs `work` until it is not a lock victim (isLockVictim), five attempts in all. */
+async function retryingLockVictims<T>(
+  work: () => Promise<T>,
+  deadlockOnly = false,
+  firstAttempt = 1,
+): Promise<T> {
+  for (let attempt = firstAttempt; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (attempt >= 5 || !isLockVictim(e, deadlockOnly)) throw e;
+      await afterBackoff(attempt);
+    }
   }
 }
 

@@ -643,10 +643,15 @@ export class RunsRepository {
     }>,
   ): Promise<void> {
     if (!rows.length) return;
+    // In key order, so two writers adding to the same counters lock them in the same order.
+    const key = (p: (typeof rows)[number]) => `${p.day}\u0000${p.resource}\u0000${p.action}\u0000${p.bucket}`;
+    const sorted = [...rows].sort((a, b) =>
+      a.tenantId !== b.tenantId ? a.tenantId - b.tenantId : key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
+    );
     const s = this.dialect.upsert(
       'run_daily_counts',
       ['tenant_id', 'day', 'resource', 'action', 'bucket', 'n'],
-      rows.map((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
+      sorted.map((p) => [p.tenantId, p.day, p.resource, p.action, p.bucket, p.n]),
       ['tenant_id', 'day', 'resource', 'action', 'bucket'],
       ['n'],
       'add',

@@ -41,6 +41,9 @@ describe('Dialect and Db on this database', () => {
       await q.createTable(
         new Table({ name: 't_dates', columns: [{ ...c.int('id'), isPrimary: true }, c.datetime('at')] }),
       );
+      await q.createTable(
+        new Table({ name: 't_lock', columns: [{ ...c.int('id'), isPrimary: true }, c.int('n', 0)] }),
+      );
     } finally {
       await q.release();
     }
@@ -174,5 +177,48 @@ describe('Dialect and Db on this database', () => {
     await outside;
     const rows = await db.query<{ k: string }>('SELECT k FROM t_kv ORDER BY k');
     expect(rows.map((r) => r.k)).toEqual(['outside']);
+  });
+
+  // SQLite is one connection taken in turns: no two writers ever hold locks at once, so no deadlock
+  // (the test app runs on MySQL when DATABASE_URL is set, as in CI).
+  const onMysql = process.env.DATABASE_URL?.startsWith('mysql') ? it : it.skip;
+
+  onMysql('a single statement chosen as a deadlock victim is sent again and takes effect once', async () => {
+    expect(t.dataSource.options.type).toBe('mysql');
+    await db.exec('DELETE FROM t_lock');
+    const ids = Array.from({ length: 60 }, (_, i) => i + 1);
+    await db.exec(`INSERT INTO t_lock (id, n) VALUES ${ids.map(() => '(?, 0)').join(', ')}`, ids);
+    const other = t.dataSource.createQueryRunner();
+    try {
+      // The other writer holds rows 2-60 (the heavier transaction, so InnoDB rolls the statement back).
+      await other.startTransaction();
+      await other.query('UPDATE t_lock SET n = n + 1 WHERE id >= 2');
+      // Locks row 1, then waits for row 2.
+      const statement = db.exec('UPDATE t_lock SET n = n + 10 WHERE id IN (1, 2)');
+      const settled = statement.then(
+        (r) => ({ ok: r }),
+        (e: { code?: string }) => ({ failed: e.code }),
+      );
+      for (let i = 0; ; i++) {
+        const [w] = await db.query<{ n: number | string }>(
+          "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%t_lock%'",
+        );
+        if (Number(w.n) > 0) break;
+        if (i > 200) throw new Error('the statement never waited for the lock');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Closing the cycle: one of the two is the victim, the lighter one, the single statement.
+      await other.query('UPDATE t_lock SET n = n + 1 WHERE id = 1');
+      await other.commitTransaction();
+      expect(await settled).toEqual({ ok: { affected: 2, insertId: 0 } });
+    } finally {
+      if (other.isTransactionActive) await other.rollbackTransaction();
+      await other.release();
+    }
+    const rows = await db.query<{ id: number; n: number | string }>(
+      'SELECT id, n FROM t_lock WHERE id <= 3 ORDER BY id',
+    );
+    // Each write counted exactly once: the victim's first try left nothing behind.
+    expect(rows.map((r) => Number(r.n))).toEqual([11, 11, 1]);
   });
 });
