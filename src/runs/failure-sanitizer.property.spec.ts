@@ -652,6 +652,12 @@ describe('linear time', () => {
     const short = line(1000);
     const long = line(4000);
     cost(long); // warm up the compiled patterns
-    expect(cost(long)).toBeLessThan(8 * cost(short) + 2);
+    // Up to three tries, each timing both lines anew: load that outlasts one line's seven samples can
+    // slow it alone once (CI measured 11.7x once on a linear rule), but a rule that backtracks over the
+    // line is that slow every time.
+    let measured = { long: Infinity, bound: 0 };
+    for (let attempt = 0; attempt < 3 && measured.long >= measured.bound; attempt++)
+      measured = { bound: 8 * cost(short) + 2, long: cost(long) };
+    expect(measured.long).toBeLessThan(measured.bound);
   });
 });
