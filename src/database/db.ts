@@ -11,7 +11,10 @@ export interface Sql {
   exec(sql: string, params?: unknown[]): Promise<{ affected: number; insertId: number }>;
 }
 
-const RETRYABLE_MYSQL = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+/** A transaction is sent again after a deadlock or a lock wait that timed out. */
+const RETRY_TRANSACTION: ReadonlySet<string> = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+/** A statement outside one only after a deadlock: a timed-out lock wait has waited long enough. */
+const RETRY_STATEMENT: ReadonlySet<string> = new Set(['ER_LOCK_DEADLOCK']);
 
 /**
  * Every statement of the app goes through here, and every transaction through `transaction`.
@@ -74,7 +77,9 @@ export class Db implements Sql {
           });
       });
     }
-    return retryingLockVictims(() => this.ds.transaction((em) => work(onRunner(em.queryRunner!, true))));
+    return retryingLockVictims(RETRY_TRANSACTION, () =>
+      this.ds.transaction((em) => work(onRunner(em.queryRunner!, true))),
+    );
   }
 
   /** One statement on a pooled MySQL connection (the pool TypeORM opened, with its settings). */
@@ -83,16 +88,12 @@ export class Db implements Sql {
     // Closed (a shutdown, or the connection given up): the same readable 503 as a refused connection.
     if (!pool)
       return Promise.reject(Object.assign(new Error('Pool is closed'), { code: 'PROTOCOL_CONNECTION_LOST' }));
-    const once = () =>
-      new Promise<T>((resolve, reject) =>
-        pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
-      );
-    // A statement outside a transaction is retried as a deadlock's victim only: a lock wait that timed
-    // out has waited innodb_lock_wait_timeout already.
-    return once().catch((e: unknown) =>
-      isLockVictim(e, true)
-        ? afterBackoff(1).then(() => retryingLockVictims(once, true, 2))
-        : Promise.reject(e),
+    return retryingLockVictims(
+      RETRY_STATEMENT,
+      () =>
+        new Promise<T>((resolve, reject) =>
+          pool.query(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
+        ),
     );
   }
 
@@ -110,27 +111,15 @@ export class Db implements Sql {
   }
 }
 
-function isLockVictim(e: unknown, deadlockOnly = false): boolean {
-  const code = (e as { code?: string } | null)?.code;
-  return deadlockOnly ? code === 'ER_LOCK_DEADLOCK' : !!code && RETRYABLE_MYSQL.has(code);
-}
-
-function afterBackoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
-}
-
-/** Runs `work` until it is not a lock victim (isLockVictim), five attempts in all. */
-async function retryingLockVictims<T>(
-  work: () => Promise<T>,
-  deadlockOnly = false,
-  firstAttempt = 1,
-): Promise<T> {
-  for (let attempt = firstAttempt; ; attempt++) {
+/** Runs `work` until it fails with none of the `retryable` codes, five attempts in all. */
+async function retryingLockVictims<T>(retryable: ReadonlySet<string>, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (e) {
-      if (attempt >= 5 || !isLockVictim(e, deadlockOnly)) throw e;
-      await afterBackoff(attempt);
+      const code = (e as { code?: string } | null)?.code;
+      if (attempt >= 5 || !code || !retryable.has(code)) throw e;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
     }
   }
 }

@@ -197,35 +197,33 @@ export function rowsHtml(rows: RowText[], opts: { bulk: boolean; showTenant: boo
 /** One row of rowsHtml. */
 export function rowHtml(r: RowText, opts: { bulk: boolean; showTenant: boolean }): string {
   let out = '';
-  {
-    const id = e(r.id);
-    const href = e(r.href);
-    out += '<tr>';
-    if (opts.showTenant)
-      out += `<td data-label="Tenant"><a href="/admin/t/${e(r.tenantSlug)}/operations">${e(r.tenantName)}</a></td>`;
-    out += `<td data-label="Run">${
-      opts.bulk
-        ? `<input type="checkbox" class="select-box" name="run_ids" value="${id}" form="bulk-form" aria-label="Select run #${id}">`
-        : ''
-    }<a href="${href}">#${id}</a></td>`;
-    out += `<td data-label="Type"><a href="${href}">${e(r.label)}</a><br><small class="muted"><code>${e(r.type)}</code></small></td>`;
-    out += `<td data-label="Target">${r.target ? e(r.target) : MUTED_DASH}</td>`;
-    out += `<td data-label="Status"><span class="badge badge-${e(r.badgeClass)}" title="Raw status: ${e(r.status)}">${e(r.badgeText)}</span>${
-      r.stalled
-        ? ` <span class="badge badge-stalled" title="No progress for ${e(r.stalledFor)}">stalled</span>`
-        : ''
-    }</td>`;
-    out += `<td data-label="Failure reason">${
-      r.reasonLabel ? `<span class="reason" title="${e(r.reason)}">${e(r.reasonLabel)}</span>` : MUTED_DASH
-    }</td>`;
-    out += `<td data-label="Progress">${r.progressHtml}${
-      r.noItems ? '' : `<span class="progress-label">${e(r.processedText)} / ${e(r.totalText)}</span>`
-    }</td>`;
-    out += `<td data-label="Succeeded" class="num">${e(r.succeededText)}</td><td data-label="Failed" class="num">${e(r.failedText)}</td><td data-label="Skipped" class="num">${e(r.skippedText)}</td>`;
-    out += `<td data-label="Initiator">${e(r.initiator)}</td>`;
-    out += `<td data-label="Created"><time datetime="${e(r.createdIso)}" title="${e(r.createdExact)}">${e(r.createdRel)}</time></td>`;
-    out += `<td data-label="Duration" class="num">${e(r.durationText)}</td></tr>\n`;
-  }
+  const id = e(r.id);
+  const href = e(r.href);
+  out += '<tr>';
+  if (opts.showTenant)
+    out += `<td data-label="Tenant"><a href="/admin/t/${e(r.tenantSlug)}/operations">${e(r.tenantName)}</a></td>`;
+  out += `<td data-label="Run">${
+    opts.bulk
+      ? `<input type="checkbox" class="select-box" name="run_ids" value="${id}" form="bulk-form" aria-label="Select run #${id}">`
+      : ''
+  }<a href="${href}">#${id}</a></td>`;
+  out += `<td data-label="Type"><a href="${href}">${e(r.label)}</a><br><small class="muted"><code>${e(r.type)}</code></small></td>`;
+  out += `<td data-label="Target">${r.target ? e(r.target) : MUTED_DASH}</td>`;
+  out += `<td data-label="Status"><span class="badge badge-${e(r.badgeClass)}" title="Raw status: ${e(r.status)}">${e(r.badgeText)}</span>${
+    r.stalled
+      ? ` <span class="badge badge-stalled" title="No progress for ${e(r.stalledFor)}">stalled</span>`
+      : ''
+  }</td>`;
+  out += `<td data-label="Failure reason">${
+    r.reasonLabel ? `<span class="reason" title="${e(r.reason)}">${e(r.reasonLabel)}</span>` : MUTED_DASH
+  }</td>`;
+  out += `<td data-label="Progress">${r.progressHtml}${
+    r.noItems ? '' : `<span class="progress-label">${e(r.processedText)} / ${e(r.totalText)}</span>`
+  }</td>`;
+  out += `<td data-label="Succeeded" class="num">${e(r.succeededText)}</td><td data-label="Failed" class="num">${e(r.failedText)}</td><td data-label="Skipped" class="num">${e(r.skippedText)}</td>`;
+  out += `<td data-label="Initiator">${e(r.initiator)}</td>`;
+  out += `<td data-label="Created"><time datetime="${e(r.createdIso)}" title="${e(r.createdExact)}">${e(r.createdRel)}</time></td>`;
+  out += `<td data-label="Duration" class="num">${e(r.durationText)}</td></tr>\n`;
   return out;
 }
 
