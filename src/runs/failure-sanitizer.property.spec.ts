@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { measureScaling, millis } from '../../test/factories/scaling';
 import { MAX_FAILURE_MESSAGE, redactSecrets, sanitizeError, sanitizeMessage } from './failure-sanitizer';
 
 /**
@@ -603,12 +604,6 @@ const ADVERSARIAL = [
   'aPassword=',
 ];
 
-function millis(run: () => void): number {
-  const start = process.hrtime.bigint();
-  run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
 describe('linear time', () => {
   it('handles 50-200 kB of repeated adversarial patterns, as one line or many, in well under a second', () => {
     fc.assert(
@@ -637,27 +632,17 @@ describe('linear time', () => {
    */
   it.each(ADVERSARIAL)('scales linearly on a line of %j', (unit) => {
     const line = (n: number) => unit.repeat(Math.ceil(n / unit.length)).slice(0, n);
-    const cost = (text: string) =>
-      Math.min(
-        // The best of seven: on a busy shared machine any one sample may include a descheduling.
-        ...Array.from({ length: 7 }, () =>
-          millis(() => {
-            for (let i = 0; i < 20; i++) {
-              sanitizeMessage(text);
-              redactSecrets(text);
-            }
-          }),
-        ),
-      );
-    const short = line(1000);
-    const long = line(4000);
-    cost(long); // warm up the compiled patterns
-    // Up to three tries, each timing both lines anew: load that outlasts one line's seven samples can
-    // slow it alone once (CI measured 11.7x once on a linear rule), but a rule that backtracks over the
-    // line is that slow every time.
-    let measured = { long: Infinity, bound: 0 };
-    for (let attempt = 0; attempt < 3 && measured.long >= measured.bound; attempt++)
-      measured = { bound: 8 * cost(short) + 2, long: cost(long) };
-    expect(measured.long).toBeLessThan(measured.bound);
+    const measured = measureScaling({
+      run: (text: string) => {
+        for (let i = 0; i < 20; i++) {
+          sanitizeMessage(text);
+          redactSecrets(text);
+        }
+      },
+      small: line(1000),
+      large: line(4000),
+      limit: 8,
+    });
+    expect(measured.largeMs).toBeLessThan(measured.boundMs);
   });
 });
