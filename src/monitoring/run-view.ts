@@ -168,6 +168,11 @@ export function runJson(run: OperationRun, tenantSlug: string, withItems = true)
     payload: run.payload ?? {},
     failures: run.failures ?? [],
     failures_omitted: run.failuresOmitted,
+    // What the list shows in its columns, so an API client need not work it out again.
+    subject: run.subject,
+    target: run.target,
+    top_reason: run.topReason,
+    duration_ms: run.durationMs,
     idempotency_key: run.idempotencyKey ?? null,
     job_id: run.jobId,
     attempts: run.attempts,

@@ -20,6 +20,7 @@ const CONTRACT_FILE = join(__dirname, '..', '..', 'docs', 'contracts', 'admin-pa
 
 interface Schema {
   $ref?: string;
+  allOf?: Schema[];
   type?: string;
   format?: string;
   nullable?: boolean;
@@ -90,6 +91,7 @@ function validate(value: unknown, schemaOrRef: Schema, at: string, errors: strin
     if (!s.nullable) errors.push(`${at}: is null but not nullable`);
     return errors;
   }
+  for (const part of s.allOf ?? []) validate(value, part, at, errors);
   if (s.enum && !s.enum.includes(value))
     errors.push(`${at}: ${JSON.stringify(value)} not in ${s.enum.join('|')}`);
   switch (s.type) {

@@ -262,6 +262,17 @@ describe('runs hub: lifecycle, Monitoring → Operations, runs API', () => {
       });
       expect(api.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(api.body.failures[0]).toMatchObject({ item_id: 'fail-c', reason_code: 'unexpected_error' });
+      // What the list's columns show, under the table's names, in the run's answer and in the list's.
+      const columns = {
+        subject: done.subject,
+        target: done.target,
+        top_reason: 'unexpected_error',
+        duration_ms: done.durationMs,
+      };
+      expect(done.durationMs).toEqual(expect.any(Number));
+      expect(api.body).toMatchObject(columns);
+      const listed = await operator.agent.get('/api/v1/tenants/contoso/runs?type=sample.echo').expect(200);
+      expect(listed.body.data.find((r: { id: number }) => r.id === id)).toMatchObject(columns);
     });
 
     it('polls the detail page while the run is active', async () => {
