@@ -43,6 +43,10 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   private subscribed = false;
   private warned = false;
   private startedAt = 0;
+  /** Announcements this process has made, and the newest heard from each other process (by origin). */
+  private numbered = 0;
+  private announced = 0;
+  private readonly heard = new Map<string, number>();
   /** invalidateSoon's keys not published yet, by topic. */
   private soon = new Map<string, Set<Key> | 'all'>();
   private soonTimer: NodeJS.Timeout | undefined;
@@ -90,6 +94,15 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   /** Caches may serve values now: invalidations from every process reach this one. */
   get live(): boolean {
     return this.subscribed;
+  }
+
+  /**
+   * Whether this process has heard every announcement `other` made so far (both on one Redis). Redis
+   * hands a message to every subscriber as it publishes it, but each process reads it when its turn
+   * comes: a check "in the other process at once" waits for this first.
+   */
+  hasHeardAllOf(other: CacheBus): boolean {
+    return (this.heard.get(other.origin) ?? 0) >= other.announced;
   }
 
   /** Calls `handler` with the keys of `topic` that changed anywhere ('all' when everything may have). */
@@ -146,7 +159,9 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
       // (Only then: a process whose Redis went away later does not make every change wait.)
       if (this.pub.status !== 'ready' && Date.now() - this.startedAt < PUBLISH_WAIT_MS)
         await this.pubReady(PUBLISH_WAIT_MS - (Date.now() - this.startedAt));
-      await this.pub.publish(this.channel, JSON.stringify({ o: this.origin, t: topic, k: keys }));
+      const n = ++this.numbered;
+      await this.pub.publish(this.channel, JSON.stringify({ o: this.origin, n, t: topic, k: keys }));
+      this.announced = Math.max(this.announced, n);
     } catch (e) {
       // Others cannot hear of this change; their copies expire within BACKSTOP_MS.
       if (!this.warned) this.logger.warn({ err: e }, 'could not announce a cache invalidation');
@@ -172,8 +187,13 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
 
   private receive(raw: string): void {
     try {
-      const m = JSON.parse(raw) as { o: string; t: string; k: Key[] | 'all' };
-      if (m.o !== this.origin) this.deliver(m.t, m.k);
+      const m = JSON.parse(raw) as { o: string; n: number; t: string; k: Key[] | 'all' };
+      if (m.o === this.origin) return;
+      this.deliver(m.t, m.k);
+      if (typeof m.n === 'number') {
+        if (this.heard.size >= 1_000 && !this.heard.has(m.o)) this.heard.clear(); // origins of long-gone processes
+        this.heard.set(m.o, Math.max(this.heard.get(m.o) ?? 0, m.n));
+      }
     } catch {
       this.dropAll();
     }

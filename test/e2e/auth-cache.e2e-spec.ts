@@ -4,15 +4,16 @@ import { AccountsService, AuthService } from '../../src/auth';
 import { AUTH_CACHE_MS } from '../../src/auth/users.repository';
 import { CacheBus } from '../../src/queue';
 import { TenantsService } from '../../src/tenants';
-import { createTestApp, csrfFrom, DEMO_PASSWORD, TestApp } from '../factories/test-app';
+import { createTestApp, csrfFrom, DEMO_PASSWORD, heardAll, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
 /**
  * Issue 16: a web process keeps each session, each user's auth state and each API token for a few
  * seconds (AUTH_CACHE_MS), so a signed-in request reads nothing of its caller's account. Two web apps
  * on one database and Redis stand for two processes behind a load balancer, sharing their sessions:
- * what one process keeps is dropped the moment the other signs out, deactivates, revokes, changes a
- * role or a password. A change stored behind the bus's back (plain SQL) is kept — proof the copy is
+ * what one process keeps is dropped the moment it hears that the other signed out, deactivated,
+ * revoked, changed a role or a password (each check below waits for that message to be read: Redis
+ * passes it on as it is published, well within the seconds a copy would otherwise be kept). A change stored behind the bus's back (plain SQL) is kept — proof the copy is
  * really used — but never longer than AUTH_CACHE_MS.
  */
 describe('who is signed in, kept per process and dropped everywhere on a change', () => {
@@ -90,6 +91,7 @@ describe('who is signed in, kept per process and dropped everywhere on a change'
       .type('form')
       .send({ _csrf: csrf })
       .expect(303);
+    await heardAll(b, a);
     const next = await get(b, LIST, cookie);
     expect(next.status).toBe(302);
     expect(next.headers.location).toMatch(/^\/login/);
@@ -104,11 +106,13 @@ describe('who is signed in, kept per process and dropped everywhere on a change'
     await request(b.server).get(API).set('Authorization', `Bearer ${token}`).expect(200);
 
     await a.get<AccountsService>(AccountsService).deactivate(id, { id: adminId });
+    await heardAll(b, a);
     expect((await get(b, LIST, cookie)).status).toBe(302);
     await request(b.server).get(API).set('Authorization', `Bearer ${token}`).expect(401);
 
     // Back again: the same token works at once in both processes (its row was never revoked).
     await a.get<AccountsService>(AccountsService).reactivate(id, { id: adminId });
+    await heardAll(b, a);
     await request(b.server).get(API).set('Authorization', `Bearer ${token}`).expect(200);
   });
 
@@ -118,6 +122,7 @@ describe('who is signed in, kept per process and dropped everywhere on a change'
     const { token, id: tokenId } = await auth.createToken(id, 'revoke test');
     await request(b.server).get(API).set('Authorization', `Bearer ${token}`).expect(200);
     expect(await auth.revokeToken(id, tokenId)).toBe(true);
+    await heardAll(b, a);
     await request(b.server).get(API).set('Authorization', `Bearer ${token}`).expect(401);
   });
 
@@ -128,6 +133,7 @@ describe('who is signed in, kept per process and dropped everywhere on a change'
     await warm(b, cookie);
     const tenants = a.get<TenantsService>(TenantsService);
     await tenants.removeMember(contoso, id, { id: adminId }, email);
+    await heardAll(b, a);
     // No membership: the tenant is not there for them (404, never 403).
     await get(b, LIST, cookie).expect(404);
   });
@@ -147,6 +153,7 @@ describe('who is signed in, kept per process and dropped everywhere on a change'
       },
       keep.sid,
     );
+    await heardAll(b, a);
     expect((await get(b, LIST, other.cookie)).status).toBe(302);
     await get(b, LIST, keep.cookie).expect(200);
   });

@@ -5,7 +5,7 @@ import { RunPageCache } from '../../src/runs/run-page-cache';
 import { insertRun, toDbDate } from '../factories/runs';
 import { SampleProducerModule } from '../fixtures/sample-producer.module';
 import { RunsService } from '../../src/runs';
-import { createTestApp, login, Session, TestApp } from '../factories/test-app';
+import { createTestApp, heardAll, login, Session, TestApp } from '../factories/test-app';
 import { waitFor } from '../factories/wait';
 
 /**
@@ -284,5 +284,23 @@ describe('caches shared across processes (CacheBus)', () => {
     } finally {
       pages.enabled = true;
     }
+  });
+
+  it('says when one process has heard every invalidation another announced, and not before', async () => {
+    const listener = web.get<CacheBus>(CacheBus);
+    const speaker = other.get<CacheBus>(CacheBus);
+    const seen: Array<Array<string | number> | 'all'> = [];
+    listener.on('test:heard', (keys) => seen.push(keys));
+    await Promise.all([
+      speaker.invalidate('test:heard', [1]),
+      speaker.invalidate('test:heard', [2]),
+      speaker.invalidate('test:heard', 'all'),
+    ]);
+    await heardAll(web, other);
+    // By the time it says so, every one of them was delivered to this process's caches, in order.
+    expect(seen).toEqual([[1], [2], 'all']);
+    // A process has heard nothing of its own announcements (it drops its keys as it makes them).
+    await listener.invalidate('test:heard', [3]);
+    expect(listener.hasHeardAllOf(listener)).toBe(false);
   });
 });

@@ -5,7 +5,15 @@ import TestAgent from 'supertest/lib/agent';
 import { AccountsService, AuthService } from '../../src/auth';
 import { TenantsService } from '../../src/tenants';
 import { decodeHtml } from '../factories/flows';
-import { createTestApp, csrfFrom, DEMO_PASSWORD, login, Session, TestApp } from '../factories/test-app';
+import {
+  createTestApp,
+  csrfFrom,
+  DEMO_PASSWORD,
+  heardAll,
+  login,
+  Session,
+  TestApp,
+} from '../factories/test-app';
 
 /**
  * Real tenants and people (issue 13), on an empty database without the demo: the first platform admin
@@ -444,6 +452,7 @@ describe('people: concurrency and the edges of the rules', () => {
       const opId = (await t.get<AuthService>(AuthService).findByEmail('operator@example.com'))!.id;
       const demoted = await post(ownerThere, `/admin/t/contoso/members/${opId}/role`, { role: 'readonly' });
       expect(demoted.status).toBe(303);
+      await heardAll(t, other);
       const runs = await count(t, 'SELECT COUNT(*) AS n FROM operation_runs');
       expect((await post(operator, '/admin/t/contoso/inventory/sync')).status).toBe(403);
       expect(await count(t, 'SELECT COUNT(*) AS n FROM operation_runs')).toBe(runs);

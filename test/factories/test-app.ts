@@ -14,8 +14,9 @@ import { AppModule } from '../../src/app.module';
 import { AppLogger } from '../../src/common/app-logger';
 import { configureApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
-import { resolveRedis } from '../../src/queue';
+import { CacheBus, resolveRedis } from '../../src/queue';
 import { TenantsService } from '../../src/tenants';
+import { waitFor } from './wait';
 
 export const DEMO_PASSWORD = 'test-password-1';
 /** One fixed key for every test app, so two processes of one test share what they encrypt. */
@@ -159,6 +160,18 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       if (ownsBackends) await backends.cleanup();
     },
   };
+}
+
+/**
+ * Until `listener` has heard every cache invalidation `speaker` announced (two processes on one Redis).
+ * Redis passes each message on as it is published, but the listening process reads it on its own next
+ * turn: a check that a change made in one process applies "at once" in the other starts after this.
+ * Two seconds at most, well under the few seconds a copy is kept without being told.
+ */
+export function heardAll(listener: TestApp, speaker: TestApp): Promise<true> {
+  const bus = listener.get<CacheBus>(CacheBus);
+  const other = speaker.get<CacheBus>(CacheBus);
+  return waitFor(async () => bus.hasHeardAllOf(other), 'the other process to hear the change', 2000);
 }
 
 export function csrfFrom(html: string): string {
