@@ -43,7 +43,10 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
   private subscribed = false;
   private warned = false;
   private startedAt = 0;
-  /** Announcements this process has made, and the newest heard from each other process (by origin). */
+  /**
+   * This process's announcements: numbered as sent, `announced` the newest Redis accepted (one that
+   * failed is never heard, so it is not waited for), and the newest heard from each other process.
+   */
   private numbered = 0;
   private announced = 0;
   private readonly heard = new Map<string, number>();
@@ -191,7 +194,8 @@ export class CacheBus implements OnModuleInit, OnApplicationShutdown {
       if (m.o === this.origin) return;
       this.deliver(m.t, m.k);
       if (typeof m.n === 'number') {
-        if (this.heard.size >= 1_000 && !this.heard.has(m.o)) this.heard.clear(); // origins of long-gone processes
+        // Each process start is a new origin: past a thousand, forget those of long-gone processes.
+        if (this.heard.size >= 1_000 && !this.heard.has(m.o)) this.heard.clear();
         this.heard.set(m.o, Math.max(this.heard.get(m.o) ?? 0, m.n));
       }
     } catch {

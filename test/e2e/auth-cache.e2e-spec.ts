@@ -13,8 +13,9 @@ import { waitFor } from '../factories/wait';
  * on one database and Redis stand for two processes behind a load balancer, sharing their sessions:
  * what one process keeps is dropped the moment it hears that the other signed out, deactivated,
  * revoked, changed a role or a password (each check below waits for that message to be read: Redis
- * passes it on as it is published, well within the seconds a copy would otherwise be kept). A change stored behind the bus's back (plain SQL) is kept — proof the copy is
- * really used — but never longer than AUTH_CACHE_MS.
+ * passes it on as it is published, well within the seconds a copy would otherwise be kept). A change
+ * stored behind the bus's back (plain SQL) is kept — proof the copy is really used — but never longer
+ * than AUTH_CACHE_MS.
  */
 describe('who is signed in, kept per process and dropped everywhere on a change', () => {
   let a: TestApp;
