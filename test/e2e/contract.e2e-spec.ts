@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { AuthService } from '../../src/auth/auth.service';
+import { BUCKETS, REASON_CODES, RUN_STATUSES } from '../../src/runs';
 import { RunsService } from '../../src/runs/runs.service';
 import { TenantsService } from '../../src/tenants/tenants.service';
 import { SampleProducerModule } from '../fixtures/sample-producer.module';
@@ -320,6 +321,13 @@ describe('contract: docs/contracts/admin-pages.openapi.yaml against the running 
         }),
       );
       expect(documented).toEqual(CALLERS);
+    });
+
+    it("lists the app's reason codes, statuses and buckets, no more and no fewer", () => {
+      const schemas = contract.components.schemas as Record<string, Schema>;
+      expect(schemas.ReasonCode.enum).toEqual([...REASON_CODES]);
+      expect(schemas.RawStatus.enum).toEqual([...RUN_STATUSES]);
+      expect(schemas.StatusBucket.enum).toEqual([...BUCKETS]);
     });
 
     it.each(ops.map((o) => [o.label, o] as const))(
